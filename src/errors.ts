@@ -1,0 +1,102 @@
+// Every error a user can hit has a stable code, a one-line meaning and a fix.
+// docs/errors.md lists the same codes; test/errors.test.ts keeps the two in sync.
+// (The pattern follows fastify's lib/errors.js + docs/Reference/Errors.md.)
+
+export const EXIT = {
+  ok: 0,
+  runtime: 1,
+  usage: 2,
+  thresholds: 99,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface ErrorDef {
+  /** What went wrong, in one line (the docs' "meaning" column). */
+  readonly meaning: string;
+  /** What the user should do about it. */
+  readonly fix: string;
+  /** Process exit code when this error ends a CLI command. */
+  readonly exit: ExitCode;
+}
+
+export const ERRORS = {
+  E_USAGE: {
+    meaning: 'A command-line argument is missing, unknown or has an invalid value.',
+    fix: 'Run the command with --help to see its arguments and their allowed values.',
+    exit: EXIT.usage,
+  },
+  E_CONFIG_FILE: {
+    meaning: 'A configuration file (fault profile, scenario) could not be read or parsed.',
+    fix: 'Check that the path exists and that the file is valid YAML or JSON; the message names the line.',
+    exit: EXIT.usage,
+  },
+  E_CONFIG_INVALID: {
+    meaning: 'A configuration file parsed but one or more fields are invalid.',
+    fix: 'Fix every field listed (each with its path in the file and the expected value), then run again.',
+    exit: EXIT.usage,
+  },
+  E_LISTEN: {
+    meaning: 'A server could not listen on the requested host and port.',
+    fix: 'Pick a free port (or 0 for any free port), or stop whatever already listens there.',
+    exit: EXIT.runtime,
+  },
+  E_SSE_EVENT_TOO_LARGE: {
+    meaning: 'An SSE event grew beyond the decoder maximum event size before it was dispatched.',
+    fix: 'The stream is malformed or the server sends huge events; raise the maximum event size if that is intended.',
+    exit: EXIT.runtime,
+  },
+  E_SSE_TRUNCATED: {
+    meaning: 'The byte stream ended in the middle of an SSE event (no blank line after it).',
+    fix: 'The server or network cut the stream; the event was not dispatched, as the SSE specification requires.',
+    exit: EXIT.runtime,
+  },
+  E_PROTOCOL_MALFORMED: {
+    meaning: 'An SSE event did not carry the JSON the protocol requires.',
+    fix: 'Check that the target speaks the protocol named in the scenario (reference, anthropic or openai).',
+    exit: EXIT.runtime,
+  },
+  E_PROTOCOL_ORDER: {
+    meaning: 'Stream events arrived in an order the protocol does not allow (for example a delta before message_start).',
+    fix: 'The server breaks the protocol; the stream is counted as protocol_error. Check the server, or the protocol setting.',
+    exit: EXIT.runtime,
+  },
+  E_INTERNAL: {
+    meaning: 'An unexpected internal error.',
+    fix: 'This is a bug in tokenstorm: please report it with the command you ran and the full output.',
+    exit: EXIT.runtime,
+  },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a stable code; its message says what happened and what to do. */
+export class TokenstormError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  /** Individual problems, when one error reports several at once (validation). */
+  readonly problems: readonly string[];
+
+  constructor(code: ErrorCode, detail: string, options: { problems?: readonly string[]; cause?: unknown } = {}) {
+    const def = ERRORS[code];
+    super(`${detail}\n  ${def.fix}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TokenstormError';
+    this.code = code;
+    this.exitCode = def.exit;
+    this.problems = options.problems ?? [];
+  }
+}
+
+export function isTokenstormError(err: unknown): err is TokenstormError {
+  return err instanceof TokenstormError;
+}
+
+/** Formats an error for the terminal: `tokenstorm: [CODE] message` plus each listed problem. */
+export function formatError(err: unknown): string {
+  if (isTokenstormError(err)) {
+    const lines = [`tokenstorm: [${err.code}] ${err.message}`];
+    for (const p of err.problems) lines.push(`  - ${p}`);
+    return lines.join('\n');
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `tokenstorm: [E_INTERNAL] ${e.stack ?? e.message}\n  ${ERRORS.E_INTERNAL.fix}`;
+}
