@@ -56,7 +56,8 @@ export const ERRORS = {
     exit: EXIT.runtime,
   },
   E_PROTOCOL_ORDER: {
-    meaning: 'Stream events arrived in an order the protocol does not allow (for example a delta before message_start).',
+    meaning:
+      'Stream events arrived in an order the protocol does not allow (for example a delta before message_start).',
     fix: 'The server breaks the protocol; the stream is counted as protocol_error. Check the server, or the protocol setting.',
     exit: EXIT.runtime,
   },
@@ -76,7 +77,11 @@ export class TokenstormError extends Error {
   /** Individual problems, when one error reports several at once (validation). */
   readonly problems: readonly string[];
 
-  constructor(code: ErrorCode, detail: string, options: { problems?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { problems?: readonly string[]; cause?: unknown } = {},
+  ) {
     const def = ERRORS[code];
     super(`${detail}\n  ${def.fix}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TokenstormError';
