@@ -1,6 +1,6 @@
 // `tokenstorm mock`: the Anthropic- and OpenAI-compatible mock upstream.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { TokenstormError } from '../errors.js';
+import { isTokenstormError, TokenstormError } from '../errors.js';
 import {
   capacityEstimate,
   type FaultRule,
@@ -130,17 +130,36 @@ export function mockConfigFromArgs(args: MockArgs): MockConfig {
   if (args.degradation !== undefined) capacity.degradation = args.degradation;
   if (args['api-key'] !== undefined) cfg.api_key = args['api-key'];
   if (args['max-body-bytes'] !== undefined) cfg.max_body_bytes = args['max-body-bytes'];
+  // Every bad --fault and every bad field is reported together (exit 2 lists all problems).
+  const problems: string[] = [];
   if (args.fault && args.fault.length > 0) {
     const rules: FaultRule[] = [];
     for (const spec of args.fault) {
-      const rule = parseFaultSpec(spec, '--fault');
-      if (rule) rules.push(rule);
+      try {
+        const rule = parseFaultSpec(spec, '--fault');
+        if (rule) rules.push(rule);
+      } catch (err) {
+        if (!isTokenstormError(err)) throw err;
+        if (err.problems.length === 0) problems.push(err.message.split('\n')[0]!);
+        else for (const p of err.problems) problems.push(`--fault "${spec}": ${p}`);
+      }
     }
     cfg.faults = [...(cfg.faults ?? []), ...rules];
   }
   cfg.latency = latency as MockConfigInput['latency'];
   cfg.capacity = capacity as MockConfigInput['capacity'];
-  return parseMockConfig(cfg, args.profile ? `${args.profile} with command-line overrides` : 'mock options');
+  const source = args.profile ? `${args.profile} with command-line overrides` : 'mock options';
+  try {
+    const parsed = parseMockConfig(cfg, source);
+    if (problems.length === 0) return parsed;
+  } catch (err) {
+    if (!isTokenstormError(err) || problems.length === 0) throw err;
+    problems.push(...err.problems);
+  }
+  const n = problems.length;
+  throw new TokenstormError('E_CONFIG_INVALID', `${source} has ${n} problem${n === 1 ? '' : 's'}:`, {
+    problems,
+  });
 }
 
 export function describeCapacity(cfg: MockConfig, inputTokens: number, outputTokens: number): string {

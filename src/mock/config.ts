@@ -6,8 +6,12 @@ import { readYamlFile, validate } from '../config/validate.js';
 import { TokenstormError } from '../errors.js';
 import { distributionMean } from '../random.js';
 
-const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive();
-const nonNegative = (what: string) => z.number({ error: `${what} must be a number` }).nonnegative();
+// The custom message is for a missing or mistyped value only; range checks keep their own
+// ("Too small: expected number to be >=0"), or -5 would be reported as "must be a number".
+const numberOf = (what: string) =>
+  z.number({ error: (iss) => (iss.code === 'invalid_type' ? `${what} must be a number` : undefined) });
+const positive = (what: string) => numberOf(what).positive();
+const nonNegative = (what: string) => numberOf(what).nonnegative();
 
 export const distributionSchema = z
   .strictObject({

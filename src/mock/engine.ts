@@ -124,6 +124,8 @@ export class Engine {
   private readonly wheel: TimerWheel<Timer>;
   private readonly queue: Generation[] = [];
   private queueHead = 0;
+  /** Generations waiting in the queue; ones aborted while queued stay in the array until reached. */
+  private waiting = 0;
   private busy = 0;
   private readonly live = new Set<Generation>();
   private readonly faultRng: Rng;
@@ -165,7 +167,7 @@ export class Engine {
   }
 
   get queueLength(): number {
-    return this.queue.length - this.queueHead;
+    return this.waiting;
   }
 
   /** True when the queue is full and a new request must be refused (529). */
@@ -241,6 +243,7 @@ export class Engine {
     } else {
       g.state = State.Queued;
       this.queue.push(g);
+      this.waiting++;
       this.stats.queued++;
       this.reschedule(g);
     }
@@ -276,6 +279,11 @@ export class Engine {
   }
 
   private finish(g: Generation): void {
+    if (g.state === State.Queued) {
+      // Aborted while waiting: its place in the queue is free at once (dequeue skips it).
+      this.waiting--;
+      this.stats.queued--;
+    }
     g.state = State.Done;
     this.live.delete(g);
     if (g.holdsSlot) {
@@ -292,8 +300,10 @@ export class Engine {
       const next = this.queue[this.queueHead]!;
       this.queue[this.queueHead] = undefined as unknown as Generation;
       this.queueHead++;
+      if (next.state !== State.Queued) continue; // aborted while queued, already uncounted
+      this.waiting--;
       this.stats.queued--;
-      if (next.state === State.Queued) this.takeSlot(next, now);
+      this.takeSlot(next, now);
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);

@@ -1,7 +1,13 @@
 // The mock upstream's HTTP front: routes, body limits, validation, auth, fault selection,
 // and the sinks that put the engine's output on the wire. Bad input always gets an
 // Anthropic-shaped (or, on the OpenAI route, OpenAI-shaped) 4xx; nothing crashes the process.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TokenstormError } from '../errors.js';
 import { Rng } from '../random.js';
@@ -188,7 +194,7 @@ export async function startMock(opts: MockServerOptions = {}): Promise<MockServe
       stats.rejected++;
       return sendError(res, route.flavour, 401, 'invalid x-api-key');
     }
-    readBody(req, res, config.max_body_bytes, route.flavour, (raw) => {
+    readBody(req, res, config.max_body_bytes, route.flavour, stats, (raw) => {
       let body: unknown;
       try {
         body = JSON.parse(raw);
@@ -277,9 +283,23 @@ export async function startMock(opts: MockServerOptions = {}): Promise<MockServe
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, noDelay: true }, handle);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  // Bytes the HTTP parser refuses never reach `handle`; answer them in the same JSON shape.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    stats.rejected++;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = anthropicErrorBody(
+      anthropicErrorType(status),
+      `Malformed HTTP request (${err.code ?? err.message}); send an HTTP/1.1 POST with a JSON body.`,
+      engine.nextId('req_'),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ${JSON_TYPE}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
 
   const host = opts.host ?? '127.0.0.1';
@@ -341,9 +361,11 @@ function readBody(
   res: ServerResponse,
   limit: number,
   flavour: Flavour,
+  stats: MockStats,
   done: (raw: string) => void,
 ) {
   const tooLarge = () => {
+    stats.rejected++;
     res.setHeader('connection', 'close');
     sendError(
       res,

@@ -81,6 +81,7 @@ export class TimerWheel<T extends WheelEntry> {
 
   /** Processes every tick up to `now` (exposed for fake-clock tests through fire()). */
   advance(now: number): void {
+    if (this.closed) return; // close() dropped the buckets
     const target = Math.floor(now);
     const span = this.mask + 1;
     // When we fell behind by more than a whole turn, every bucket is visited once.
