@@ -2,6 +2,7 @@
 // minimal hand-written SSE server in the same run. The server under test and the load
 // client run as separate processes (one core each); CPU comes from /proc.
 import type { MockStatsSnapshot } from '../src/mock/stats.js';
+import { startLoadClient } from './lib/client.js';
 import { type Child, cpuSeconds, delay, fmt, rssBytes, spawnNode, table } from './lib/proc.js';
 
 const TSX = ['--import', 'tsx'];
@@ -33,35 +34,6 @@ async function startReference(itlMs: number, tokens: number): Promise<{ child: C
   return { child, url: match[1]! };
 }
 
-interface ClientStats {
-  open: number;
-  bytes: number;
-  streams: number;
-  errors: number;
-  started: number;
-}
-
-async function startClient(url: string, concurrency: number, maxTokens: number) {
-  const port = new URL(url).port;
-  const body = JSON.stringify({
-    model: 'bench',
-    max_tokens: maxTokens,
-    stream: true,
-    messages: [{ role: 'user', content: 'benchmark' }],
-  });
-  const { child } = await spawnNode(
-    [...TSX, 'bench/lib/load-client.ts', port, '/v1/messages', String(concurrency), '2000', body],
-    /client ready/,
-    { ipc: true },
-  );
-  const stats = () =>
-    new Promise<ClientStats>((resolve) => {
-      child.proc.once('message', (m) => resolve(m as ClientStats));
-      child.proc.send({ cmd: 'stats' });
-    });
-  return { child, stats };
-}
-
 async function mockStats(url: string, reset = false): Promise<MockStatsSnapshot> {
   if (reset) await fetch(`${url}/mock/stats/reset`, { method: 'POST' });
   return (await (await fetch(`${url}/mock/stats`)).json()) as MockStatsSnapshot;
@@ -85,7 +57,12 @@ async function measure(
   windowMs: number,
   eventBytes = 0,
 ): Promise<Step> {
-  const client = await startClient(server.url, concurrency, maxTokens);
+  const client = await startLoadClient({
+    url: server.url,
+    path: '/v1/messages',
+    concurrency,
+    body: { model: 'bench', max_tokens: maxTokens, stream: true, messages: [{ role: 'user', content: 'benchmark' }] },
+  });
   try {
     const deadline = performance.now() + 30_000;
     while ((await client.stats()).started < concurrency && performance.now() < deadline) await delay(200);

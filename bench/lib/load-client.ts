@@ -1,11 +1,14 @@
 // A minimal SSE load client for server benchmarks, run as its own process so its CPU does
-// not compete with the server's: raw node:net sockets, a pre-built request, bytes counted,
-// no parsing. Each connection sends one request with `connection: close` and reconnects
-// when the server closes, so `concurrency` streams stay open.
-// Usage: node --import tsx bench/lib/load-client.ts PORT PATH CONCURRENCY RAMP_PER_SEC BODY_JSON
+// not compete with the server's: raw node:net sockets, a pre-built request, no parsing.
+// Each connection sends one request with `connection: close` and reconnects when the
+// server closes, so `concurrency` streams stay open (a closed model). With a MARKER, the
+// time from writing the request to the first chunk containing MARKER is recorded per
+// stream (TTFT as the client sees it) in an HDR histogram, in microseconds.
+// Usage: node --import tsx bench/lib/load-client.ts PORT PATH CONCURRENCY RAMP_PER_SEC BODY [MARKER]
 import { connect, type Socket } from 'node:net';
+import hdr from 'hdr-histogram-js';
 
-const [port, path, concurrencyArg, rampArg, body] = process.argv.slice(2);
+const [port, path, concurrencyArg, rampArg, body, marker] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const rampPerSec = Number(rampArg);
 const request = Buffer.from(
@@ -18,15 +21,25 @@ let streams = 0;
 let errors = 0;
 let stopping = false;
 const sockets = new Set<Socket>();
+const ttft = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
 
 function start(): void {
   if (stopping) return;
   const s = connect({ port: Number(port), host: '127.0.0.1', noDelay: true });
   sockets.add(s);
   open++;
-  s.on('connect', () => s.write(request));
+  let sentAt = 0;
+  let seen = marker === undefined;
+  s.on('connect', () => {
+    sentAt = performance.now();
+    s.write(request);
+  });
   s.on('data', (d: Buffer) => {
     bytes += d.length;
+    if (!seen && d.includes(marker!)) {
+      seen = true;
+      ttft.recordValue(Math.round((performance.now() - sentAt) * 1000));
+    }
   });
   s.on('error', () => {
     errors++;
@@ -47,7 +60,20 @@ const ramp = setInterval(() => {
 }, 50);
 
 process.on('message', (msg: { cmd: string }) => {
-  if (msg.cmd === 'stats') process.send!({ open, bytes, streams, errors, started });
+  if (msg.cmd === 'stats') {
+    process.send!({
+      open,
+      bytes,
+      streams,
+      errors,
+      started,
+      ttft: { count: ttft.totalCount, p50: ttft.getValueAtPercentile(50) / 1000, p99: ttft.getValueAtPercentile(99) / 1000 },
+    });
+  }
+  if (msg.cmd === 'reset') {
+    ttft.reset();
+    process.send!({ reset: true });
+  }
   if (msg.cmd === 'stop') {
     stopping = true;
     clearInterval(ramp);
