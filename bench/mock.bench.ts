@@ -61,7 +61,12 @@ async function measure(
     url: server.url,
     path: '/v1/messages',
     concurrency,
-    body: { model: 'bench', max_tokens: maxTokens, stream: true, messages: [{ role: 'user', content: 'benchmark' }] },
+    body: {
+      model: 'bench',
+      max_tokens: maxTokens,
+      stream: true,
+      messages: [{ role: 'user', content: 'benchmark' }],
+    },
   });
   try {
     const deadline = performance.now() + 30_000;

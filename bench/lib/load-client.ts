@@ -21,7 +21,11 @@ let streams = 0;
 let errors = 0;
 let stopping = false;
 const sockets = new Set<Socket>();
-const ttft = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+const ttft = hdr.build({
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 600_000_000,
+  numberOfSignificantValueDigits: 3,
+});
 
 function start(): void {
   if (stopping) return;
@@ -67,7 +71,11 @@ process.on('message', (msg: { cmd: string }) => {
       streams,
       errors,
       started,
-      ttft: { count: ttft.totalCount, p50: ttft.getValueAtPercentile(50) / 1000, p99: ttft.getValueAtPercentile(99) / 1000 },
+      ttft: {
+        count: ttft.totalCount,
+        p50: ttft.getValueAtPercentile(50) / 1000,
+        p99: ttft.getValueAtPercentile(99) / 1000,
+      },
     });
   }
   if (msg.cmd === 'reset') {

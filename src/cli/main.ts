@@ -3,11 +3,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, formatError, isTokenstormError, TokenstormError } from '../errors.js';
 import { mockCommand } from './mock.js';
+import { serveCommand } from './serve.js';
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('tokenstorm')
   .usage('$0 <command> [options]\n\nLoad, chaos and observability harness for streaming LLM APIs over SSE.')
   .command(mockCommand)
+  .command(serveCommand)
   .demandCommand(1, 'Name a command: tokenstorm <command> --help shows its options.')
   .strict()
   .recommendCommands()

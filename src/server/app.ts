@@ -1,0 +1,577 @@
+// The reference streaming server: routes, protection (auth, limits, validation, CORS),
+// the stream registry, heartbeats, batching, resume, cancel and graceful shutdown.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import type Anthropic from '@anthropic-ai/sdk';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { z } from 'zod';
+import { formatIssuePath } from '../config/validate.js';
+import { TokenstormError } from '../errors.js';
+import type { MockConfigInput } from '../mock/config.js';
+import { type MockServer, startMock } from '../mock/server.js';
+import { authenticate, loadAuthTokens, RateLimiter } from './auth.js';
+import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { modelAttrs, type ServerMetrics, startServerMetrics } from './metrics.js';
+import { ServerStream, type StreamHooks } from './stream.js';
+import { createUpstreamClient, mapUpstreamError, pumpUpstream, type UpstreamParams } from './upstream.js';
+import { createUndiciFetch, takeRawBody } from './upstream-fetch.js';
+import { HEARTBEAT, parseEventId } from './wire.js';
+
+const requestSchema = z
+  .strictObject({
+    messages: z
+      .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().min(1) }))
+      .min(1)
+      .optional(),
+    prompt: z.string().min(1).optional(),
+    model: z.string().min(1).max(200).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    system: z.string().optional(),
+    temperature: z.number().min(0).max(1).optional(),
+  })
+  .refine((r) => (r.messages === undefined) !== (r.prompt === undefined), {
+    message: 'give exactly one of messages (a list of {role, content}) or prompt (a string)',
+    path: ['messages'],
+  });
+
+export interface ReferenceServer {
+  readonly url: string;
+  readonly port: number;
+  readonly metricsUrl: string | undefined;
+  readonly metrics: ServerMetrics;
+  readonly config: ServeConfig;
+  /** The in-process mock, when no upstream was configured. */
+  readonly mock: MockServer | undefined;
+  readonly server: Server;
+  /** Streams that have not sent a terminal event. */
+  activeStreams(): number;
+  /** Upstream requests in flight. */
+  upstreamInFlight(): number;
+  /** Graceful shutdown: refuse new streams, drain, end the rest with server_shutdown. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  config: ServeConfigInput;
+  /** Configuration of the in-process mock (only when config.upstream is unset). */
+  mock?: MockConfigInput;
+  logger?: Logger;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+export async function startReferenceServer(opts: StartServerOptions): Promise<ReferenceServer> {
+  const config = parseServeConfig(opts.config);
+  const log = opts.logger ?? createLogger(config.log_level);
+  const tokens = config.auth_tokens_file ? loadAuthTokens(config.auth_tokens_file) : undefined;
+  const limiter = new RateLimiter(config.rate_limit_rps, config.rate_limit_burst);
+  const mock = config.upstream === undefined ? await startMock({ config: opts.mock ?? {} }) : undefined;
+  const upstreamUrl = config.upstream ?? mock!.url;
+  const upstreamFetch = createUndiciFetch();
+  const client: Anthropic = createUpstreamClient(
+    upstreamUrl,
+    config.api_key,
+    config.upstream_max_retries,
+    config.upstream_timeout_ms,
+    upstreamFetch.fetch,
+  );
+  // Nothing start-up acquired may outlive a failed start (the CLI would hang on it).
+  const metrics = await startServerMetrics(config.host, config.metrics_port).catch(async (err: unknown) => {
+    await upstreamFetch.close();
+    if (mock) await mock.close();
+    throw err;
+  });
+  const streams = new Map<string, ServerStream>();
+  const tracer = trace.getTracer('tokenstorm-server');
+  let active = 0;
+  let upstreamLive = 0;
+  let draining = false;
+  const dirty = new Set<ServerStream>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  const now = () => performance.now();
+
+  const hooks: StreamHooks = {
+    onBackpressure: () => metrics.backpressureWaits.add(1),
+    onSlowConsumer: () => metrics.slowConsumerDrops.add(1),
+    onFirstToken: (s) => {
+      metrics.ttft.record((s.firstTokenAt - s.startedAt) / 1000, modelAttrs(s.model));
+      s.span?.addEvent('first_token');
+    },
+    onDirty: (s) => {
+      dirty.add(s);
+      flushTimer ??= setTimeout(flushDirty, config.flush_interval_ms);
+    },
+    onClientGone: (s) => {
+      // The upstream keeps going for the resume grace; then it is aborted.
+      if (config.resume_grace_ms === 0) return endClientGone(s);
+      s.graceTimer = setTimeout(() => endClientGone(s), config.resume_grace_ms);
+    },
+    onTerminal: (s) => {
+      active--;
+      metrics.activeStreams.add(-1);
+      clearTimeout(s.graceTimer);
+      const attrs = modelAttrs(s.model);
+      const seconds = (s.endedAt - s.startedAt) / 1000;
+      metrics.duration.record(seconds, attrs);
+      if (s.tokens > 1 && s.firstTokenAt > 0)
+        metrics.tpot.record((s.endedAt - s.firstTokenAt) / 1000 / (s.tokens - 1), attrs);
+      if (s.inputTokens > 0)
+        metrics.tokenUsage.record(s.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
+      metrics.tokenUsage.record(s.outputTokens || s.tokens, { ...attrs, 'gen_ai.token.type': 'output' });
+      metrics.streams.add(1, { 'tokenstorm.outcome': s.outcome! });
+      if (s.span) {
+        s.span.setAttributes({
+          'gen_ai.usage.input_tokens': s.inputTokens,
+          'gen_ai.usage.output_tokens': s.outputTokens || s.tokens,
+          'gen_ai.response.finish_reasons': [s.stopReason ?? s.outcome!],
+          'tokenstorm.outcome': s.outcome!,
+        });
+        if (s.outcome !== 'completed' && s.outcome !== 'cancelled')
+          s.span.setStatus({ code: SpanStatusCode.ERROR, message: s.outcome! });
+        s.span.end();
+      }
+      if (s.outcome === 'cancelled' || s.outcome === 'client_gone' || s.outcome === 'server_shutdown')
+        metrics.upstreamAborts.add(1);
+      log.info('stream_end', {
+        id: s.id,
+        principal: s.principal,
+        model: s.model,
+        outcome: s.outcome,
+        ttft_ms: s.firstTokenAt > 0 ? round(s.firstTokenAt - s.startedAt) : null,
+        tokens: s.tokens,
+        duration_ms: round(s.endedAt - s.startedAt),
+        resumes: s.resumes,
+      });
+      // Keep the finished stream for the resume grace so a client that lost the tail can fetch it.
+      // (The timer leaves `retained` when it fires: a fired timer still holds `s`, replay buffer and all.)
+      const retain = setTimeout(
+        () => {
+          retained.delete(retain);
+          forget(s);
+        },
+        Math.max(config.resume_grace_ms, 1),
+      );
+      retain.unref();
+      retained.add(retain);
+    },
+  };
+  const retained = new Set<NodeJS.Timeout>();
+
+  function forget(s: ServerStream): void {
+    if (streams.get(s.id) === s) streams.delete(s.id);
+    const unread = s.unreadTokens;
+    if (unread > 0) metrics.unreadTokens.add(unread);
+  }
+
+  function endClientGone(s: ServerStream): void {
+    if (s.ended || s.attached) return;
+    s.error(
+      { type: 'client_gone', message: 'No client resumed within the grace period.', retryable: false },
+      'client_gone',
+      now(),
+    );
+  }
+
+  function flushDirty(): void {
+    flushTimer = undefined;
+    for (const s of dirty) s.flushClient();
+    dirty.clear();
+  }
+
+  const heartbeatTimer = setInterval(
+    () => {
+      const t = now();
+      for (const s of streams.values()) {
+        if (s.attached && !s.ended && t - s.lastWriteAt >= config.heartbeat_ms && s.heartbeat(HEARTBEAT, t))
+          metrics.heartbeats.add(1);
+      }
+    },
+    Math.max(10, Math.floor(config.heartbeat_ms / 3)),
+  );
+
+  const cors = (req: IncomingMessage, res: ServerResponse): void => {
+    const origin = req.headers.origin;
+    if (origin && config.cors_origins.includes(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', 'x-stream-id, retry-after');
+    }
+  };
+
+  const reject = (res: ServerResponse, status: number, type: string, message: string, extra: object = {}) => {
+    if (status === 503) metrics.shedRequests.add(1);
+    else if (status === 429) metrics.rateLimitedRequests.add(1);
+    else if (status < 500) metrics.rejectedRequests.add(1, { 'http.response.status_code': status });
+    sendJson(res, status, { error: { type, message, ...extra } });
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    cors(req, res);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (req.method === 'OPTIONS') return preflight(req, res);
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz')
+      return draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
+    if (path === '/v1/chat/stream') {
+      if (req.method !== 'POST') return notAllowed(res, 'POST', 'Use POST /v1/chat/stream.');
+      return void startStream(req, res);
+    }
+    const m = /^\/v1\/chat\/stream\/([A-Za-z0-9_-]{1,64})(\/cancel)?$/.exec(path);
+    if (m) {
+      const principal = authenticate(tokens, req.headers.authorization);
+      if (principal === null) return reject(res, 401, 'unauthorized', 'Send Authorization: Bearer <token>.');
+      const s = streams.get(m[1]!);
+      // Another principal's stream is indistinguishable from a missing one.
+      if (s === undefined || s.principal !== principal)
+        return reject(res, 404, 'stream_not_found', 'No such stream (unknown id, expired, or not yours).');
+      if (m[2]) {
+        if (req.method !== 'POST') return notAllowed(res, 'POST', 'Use POST to cancel.');
+        return cancel(s, res);
+      }
+      if (req.method !== 'GET') return notAllowed(res, 'GET', 'Use GET to resume a stream.');
+      return resume(s, req, res, url);
+    }
+    reject(res, 404, 'not_found', `No route ${req.method} ${path}. See docs/server.md.`);
+  };
+
+  // RFC 9110 §15.5.6: a 405 response must list the allowed methods.
+  const notAllowed = (res: ServerResponse, allow: string, message: string): void => {
+    res.setHeader('allow', allow);
+    reject(res, 405, 'method_not_allowed', message);
+  };
+
+  const preflight = (req: IncomingMessage, res: ServerResponse): void => {
+    const origin = req.headers.origin;
+    if (!origin || !config.cors_origins.includes(origin)) {
+      res.writeHead(403);
+      res.end();
+      return;
+    }
+    res.writeHead(204, {
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-headers': 'authorization, content-type, last-event-id',
+      'access-control-max-age': '600',
+    });
+    res.end();
+  };
+
+  const overCapacity = (res: ServerResponse): boolean => {
+    if (active < config.max_streams) return false;
+    res.setHeader('retry-after', '1');
+    reject(
+      res,
+      503,
+      'over_capacity',
+      `The server is at its cap of ${config.max_streams} concurrent streams.`,
+    );
+    return true;
+  };
+
+  const startStream = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const principal = authenticate(tokens, req.headers.authorization);
+    if (principal === null) return reject(res, 401, 'unauthorized', 'Send Authorization: Bearer <token>.');
+    if (draining) {
+      res.setHeader('connection', 'close');
+      res.setHeader('retry-after', '1');
+      return reject(res, 503, 'draining', 'The server is shutting down; retry on another instance.');
+    }
+    const wait = limiter.take(principal, Date.now());
+    if (wait > 0) {
+      res.setHeader('retry-after', String(Math.ceil(wait)));
+      return reject(
+        res,
+        429,
+        'rate_limited',
+        `Rate limit for ${principal} exceeded; retry after ${Math.ceil(wait)} s.`,
+      );
+    }
+    if (overCapacity(res)) return;
+    const ctype = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(ctype)) {
+      req.resume();
+      return reject(
+        res,
+        415,
+        'unsupported_media_type',
+        'Send the request body as JSON with Content-Type: application/json.',
+      );
+    }
+    const raw = await readBody(req, config.max_body_bytes);
+    if (raw === null) {
+      res.setHeader('connection', 'close');
+      return reject(res, 413, 'body_too_large', `The request body exceeds ${config.max_body_bytes} bytes.`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (err) {
+      return reject(
+        res,
+        400,
+        'invalid_json',
+        `The request body is not valid JSON: ${(err as Error).message}`,
+      );
+    }
+    const parsed = requestSchema.safeParse(body);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => ({ path: formatIssuePath(i.path), message: i.message }));
+      return reject(res, 400, 'invalid_request', fields.map((f) => `${f.path}: ${f.message}`).join('; '), {
+        fields,
+      });
+    }
+    const r = parsed.data;
+    if (r.max_tokens !== undefined && r.max_tokens > config.max_tokens_limit)
+      return reject(res, 400, 'invalid_request', `max_tokens: at most ${config.max_tokens_limit}`, {
+        fields: [{ path: 'max_tokens', message: `at most ${config.max_tokens_limit}` }],
+      });
+    // Again: other streams may have started while this body was read (the cap must hold).
+    if (overCapacity(res)) return;
+    const params: UpstreamParams = {
+      model: r.model ?? config.default_model,
+      max_tokens: r.max_tokens ?? 1024,
+      messages: r.messages ?? [{ role: 'user', content: r.prompt! }],
+      system: r.system,
+      temperature: r.temperature,
+    };
+    const id = randomBytes(16).toString('base64url');
+    const s = new ServerStream(
+      id,
+      principal,
+      params.model,
+      { replayBytes: config.replay_buffer_bytes, maxBufferedBytes: config.max_buffered_bytes },
+      hooks,
+      now(),
+    );
+    s.span = tracer.startSpan(`chat ${params.model}`, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.request.model': params.model,
+        'gen_ai.request.max_tokens': params.max_tokens,
+        'tokenstorm.stream.id': id,
+        'enduser.id': principal,
+      },
+    });
+    active++;
+    metrics.activeStreams.add(1);
+    upstreamLive++;
+    metrics.upstreamActive.add(1);
+    const endUpstream = () => {
+      upstreamLive--;
+      metrics.upstreamActive.add(-1);
+    };
+    const gone = () => s.upstream.abort();
+    res.once('close', gone);
+    let upstreamBody: Readable;
+    try {
+      const response = await client.messages
+        .create({ ...params, stream: true }, { signal: s.upstream.signal })
+        .asResponse();
+      const raw = takeRawBody(response);
+      if (raw === undefined) throw new Error('the upstream answered 2xx without an event stream');
+      upstreamBody = raw;
+    } catch (err) {
+      endUpstream();
+      active--;
+      metrics.activeStreams.add(-1);
+      res.off('close', gone);
+      s.span.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream refused' });
+      s.span.end();
+      if (res.destroyed) return;
+      const refusal = mapUpstreamError(err);
+      if (refusal.retryAfterS !== undefined) res.setHeader('retry-after', String(refusal.retryAfterS));
+      if (refusal.status === 429) metrics.rateLimitedRequests.add(1);
+      else if (refusal.status === 503) metrics.shedRequests.add(1);
+      sendJson(res, refusal.status, { error: { type: refusal.type, message: refusal.message } });
+      return;
+    }
+    res.off('close', gone);
+    streams.set(id, s);
+    if (res.destroyed) {
+      // The client left while the upstream was being opened.
+      hooks.onClientGone(s);
+    } else {
+      res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
+      res.write(`retry: ${config.retry_ms}\n\n`);
+    }
+    s.meta();
+    if (!res.destroyed) s.attach(res, 0, config.flush_interval_ms > 0);
+    pumpUpstream(s, upstreamBody, { now, onUpstreamEnd: endUpstream });
+  };
+
+  const resume = (s: ServerStream, req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const header = req.headers['last-event-id'];
+    const lastId =
+      (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
+    let afterSeq = 0;
+    if (lastId !== undefined && lastId !== '') {
+      const parsed = parseEventId(lastId);
+      if (!parsed || parsed.streamId !== s.id)
+        return reject(
+          res,
+          400,
+          'invalid_last_event_id',
+          `Last-Event-ID "${lastId}" is not an id of this stream (<stream id>:<seq>).`,
+        );
+      if (parsed.seq > s.lastSeq)
+        return reject(
+          res,
+          400,
+          'invalid_last_event_id',
+          `Last-Event-ID names event ${parsed.seq}, but the stream has sent ${s.lastSeq}.`,
+        );
+      afterSeq = parsed.seq;
+    }
+    if (afterSeq < s.oldestResumableSeq)
+      return reject(
+        res,
+        410,
+        'replay_expired',
+        `Events after ${afterSeq} are no longer buffered; start a new stream.`,
+      );
+    clearTimeout(s.graceTimer);
+    s.graceTimer = undefined;
+    s.resumes++;
+    metrics.resumes.add(1);
+    s.span?.addEvent('resume', { 'tokenstorm.last_event_seq': afterSeq });
+    res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': s.id });
+    res.write(`retry: ${config.retry_ms}\n\n`);
+    s.attach(res, afterSeq, config.flush_interval_ms > 0);
+  };
+
+  const cancel = (s: ServerStream, res: ServerResponse): void => {
+    if (s.ended)
+      return sendJson(res, 200, { status: 'already_finished', stream_id: s.id, outcome: s.outcome });
+    metrics.cancels.add(1);
+    s.span?.addEvent('cancel');
+    s.done('cancelled', 'cancelled', now());
+    sendJson(res, 200, { status: 'cancelled', stream_id: s.id });
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000, noDelay: true }, handle);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  try {
+    await new Promise<void>((resolve, rejectListen) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        rejectListen(
+          new TokenstormError(
+            'E_LISTEN',
+            `serve cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
+          ),
+        ),
+      );
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    clearInterval(heartbeatTimer);
+    await metrics.endpoint.close();
+    await upstreamFetch.close();
+    if (mock) await mock.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    shuttingDown ??= (async () => {
+      draining = true;
+      log.info('shutdown', { active, drain_timeout_ms: config.drain_timeout_ms });
+      // Keep listening while draining, so that probes get /readyz 503 and new streams a 503
+      // (docs/server.md) rather than a refused connection; idle keep-alive connections go now.
+      server.closeIdleConnections();
+      const deadline = now() + config.drain_timeout_ms;
+      while (active > 0 && now() < deadline) await waitForActive(Math.min(50, deadline - now()));
+      for (const s of streams.values()) {
+        if (!s.ended)
+          s.error(
+            {
+              type: 'server_shutdown',
+              message: 'The server is shutting down; resume or retry elsewhere.',
+              retryable: true,
+            },
+            'server_shutdown',
+            now(),
+          );
+      }
+      // Let the terminal events reach the sockets, then close what is left.
+      await new Promise<void>((r) => setImmediate(r));
+      clearInterval(heartbeatTimer);
+      clearTimeout(flushTimer);
+      flushDirty();
+      for (const t of retained) clearTimeout(t);
+      for (const s of streams.values()) forget(s);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      await metrics.endpoint.close();
+      await upstreamFetch.close();
+      if (mock) await mock.close();
+    })();
+    return shuttingDown;
+  };
+  const waitForActive = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+  log.info('listening', {
+    url: `http://${urlHost}:${port}`,
+    upstream: upstreamUrl,
+    metrics: metrics.endpoint.url ?? null,
+  });
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    metricsUrl: metrics.endpoint.url,
+    metrics,
+    config,
+    mock,
+    server,
+    activeStreams: () => active,
+    upstreamInFlight: () => upstreamLive,
+    shutdown,
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return resolve(null);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) over = true;
+      else if (!over) chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks, size).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;

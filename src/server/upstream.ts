@@ -1,0 +1,186 @@
+// The upstream side: the request goes through @anthropic-ai/sdk (its retries, timeouts and
+// typed errors apply until the response headers arrive) over an undici-based fetch
+// (upstream-fetch.ts), and the streaming body is decoded on the hot path by our own SSE
+// decoder and protocol accumulator rather than the SDK's stream helpers.
+import type { Readable } from 'node:stream';
+import Anthropic from '@anthropic-ai/sdk';
+import { AnthropicAccumulator } from '../protocols/anthropic.js';
+import type { StreamEvent } from '../protocols/types.js';
+import { SseDecoder } from '../sse/decoder.js';
+import type { ServerStream } from './stream.js';
+
+export interface UpstreamParams {
+  model: string;
+  max_tokens: number;
+  messages: { role: 'user' | 'assistant'; content: string }[];
+  system?: string | undefined;
+  temperature?: number | undefined;
+}
+
+export function createUpstreamClient(
+  baseURL: string,
+  apiKey: string | undefined,
+  maxRetries: number,
+  timeout: number,
+  fetch: typeof globalThis.fetch,
+) {
+  return new Anthropic({ baseURL, apiKey: apiKey ?? 'no-key', maxRetries, timeout, fetch });
+}
+
+/** An upstream failure before any byte reached the client, mapped to what the client gets. */
+export interface UpstreamRefusal {
+  status: number;
+  type: string;
+  message: string;
+  retryAfterS?: number;
+}
+
+/** Maps an SDK error from opening the upstream request to the client's HTTP answer. */
+export function mapUpstreamError(err: unknown): UpstreamRefusal {
+  if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
+    const retryAfter = Number(err.headers?.get?.('retry-after'));
+    const retryAfterS = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 1;
+    const upstreamType = (err.error as { error?: { type?: string } } | undefined)?.error?.type ?? 'api_error';
+    if (err.status === 429)
+      return {
+        status: 429,
+        type: 'rate_limited',
+        message: 'The upstream API is rate limiting; retry later.',
+        retryAfterS,
+      };
+    if (err.status === 529 || err.status === 503)
+      return {
+        status: 503,
+        type: 'upstream_overloaded',
+        message: 'The upstream API is overloaded; retry later.',
+        retryAfterS,
+      };
+    if (err.status === 400)
+      return {
+        status: 400,
+        type: 'invalid_request',
+        message: `The upstream API refused the request: ${err.message}`,
+      };
+    return {
+      status: 502,
+      type: 'upstream_error',
+      message: `The upstream API answered ${err.status} (${upstreamType}).`,
+    };
+  }
+  if (err instanceof Anthropic.APIConnectionTimeoutError)
+    return { status: 504, type: 'upstream_timeout', message: 'The upstream API did not answer in time.' };
+  return {
+    status: 502,
+    type: 'upstream_unreachable',
+    message: `The upstream API could not be reached: ${(err as Error)?.message ?? err}`,
+  };
+}
+
+/** Errors upstream may send in-band that are worth retrying. */
+function retryable(errorType: string): boolean {
+  return errorType === 'overloaded_error' || errorType === 'api_error' || errorType === 'rate_limit_error';
+}
+
+export interface PumpHooks {
+  now(): number;
+  onUpstreamEnd(stream: ServerStream): void;
+}
+
+/**
+ * Reads the upstream body (a Node stream) into the stream until a terminal event, an
+ * error, or an abort. Never throws: every way the upstream can end becomes the stream's
+ * terminal event. Events decoded from one upstream chunk are written to the client in one
+ * corked write.
+ */
+export function pumpUpstream(stream: ServerStream, body: Readable, hooks: PumpHooks): void {
+  const onEvent = (e: StreamEvent): void => {
+    switch (e.kind) {
+      case 'token':
+        if (e.channel === 'text') stream.delta(e.text, hooks.now());
+        break;
+      case 'usage':
+        stream.usage(e.inputTokens, e.outputTokens);
+        break;
+      case 'stop':
+        stream.done(e.reason, 'completed', hooks.now());
+        break;
+      case 'error':
+        stream.error(
+          { type: e.errorType, message: e.message, retryable: retryable(e.errorType) },
+          'upstream_error',
+          hooks.now(),
+        );
+        break;
+      case 'protocol_error':
+        stream.error(
+          { type: 'upstream_protocol_error', message: e.message, retryable: true },
+          'upstream_error',
+          hooks.now(),
+        );
+        break;
+      default:
+        break;
+    }
+  };
+  const acc = new AnthropicAccumulator(onEvent);
+  const decoder = new SseDecoder({ onEvent: (ev) => acc.push(ev) });
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    hooks.onUpstreamEnd(stream);
+  };
+  body.on('data', (chunk: Buffer) => {
+    if (stream.ended) return; // the rest of a finished response (its end) is read and dropped
+    stream.cork();
+    const err = decoder.decode(chunk);
+    stream.uncork();
+    if (err) {
+      stream.error(
+        { type: 'upstream_protocol_error', message: err.message, retryable: true },
+        'upstream_error',
+        hooks.now(),
+      );
+      stream.upstream.abort();
+    }
+  });
+  body.on('end', () => {
+    if (!stream.ended) {
+      decoder.flush();
+      acc.end();
+      stream.error(
+        {
+          type: 'upstream_truncated',
+          message: 'The upstream stream ended without message_stop.',
+          retryable: true,
+        },
+        'upstream_error',
+        hooks.now(),
+      );
+    }
+    finish();
+  });
+  body.on('error', (err) => {
+    // An abort of ours (cancel, shutdown, resume grace over) already ended the stream.
+    if (!stream.ended)
+      stream.error(
+        {
+          type: 'upstream_error',
+          message: `The upstream connection failed: ${err.message}`,
+          retryable: true,
+        },
+        'upstream_error',
+        hooks.now(),
+      );
+    finish();
+  });
+  body.on('close', () => {
+    if (!stream.ended)
+      stream.error(
+        { type: 'upstream_error', message: 'The upstream connection closed mid-stream.', retryable: true },
+        'upstream_error',
+        hooks.now(),
+      );
+    finish();
+  });
+}
