@@ -11,6 +11,7 @@ import {
   parseMockConfig,
 } from '../mock/config.js';
 import { startMock } from '../mock/server.js';
+import { runUntilSignal } from './signals.js';
 
 interface MockArgs {
   host: string;
@@ -190,15 +191,7 @@ async function handler(args: ArgumentsCamelCase<MockArgs>): Promise<void> {
         ? `  faults: ${cfg.faults.map((f) => `${f.kind} p=${f.probability}`).join(', ')}\n`
         : ''),
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void mock.close().then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await runUntilSignal(() => mock.close());
 }
 
 export const mockCommand: CommandModule<object, MockArgs> = {

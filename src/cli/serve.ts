@@ -4,6 +4,7 @@ import { loadMockProfile } from '../mock/config.js';
 import { startReferenceServer } from '../server/app.js';
 import type { ServeConfigInput } from '../server/config.js';
 import { startTracing } from '../telemetry/tracing.js';
+import { runUntilSignal } from './signals.js';
 
 interface ServeArgs {
   host: string;
@@ -169,17 +170,9 @@ async function handler(args: ArgumentsCamelCase<ServeArgs>): Promise<void> {
   });
   if (args['log-level'] !== 'info' && args['log-level'] !== 'debug')
     process.stdout.write(`tokenstorm serve listening on ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void server
-        .shutdown()
-        .then(() => tracing.shutdown())
-        .then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  await runUntilSignal(async () => {
+    await server.shutdown();
+    await tracing.shutdown();
   });
 }
 
