@@ -3,8 +3,17 @@
 // TypeScript type (z.infer), the validator and the JSON Schema (z.toJSONSchema).
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { TokenstormError } from '../errors.js';
+
+// A missing field reads "Field required (expected string)" everywhere (configuration files
+// and the mock's request validation), never "expected string, received undefined".
+z.config({
+  customError: (iss) =>
+    iss.code === 'invalid_type' && iss.input === undefined
+      ? `Field required (expected ${iss.expected})`
+      : undefined,
+});
 
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';

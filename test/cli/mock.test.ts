@@ -1,85 +1,30 @@
 // `tokenstorm mock` as a user runs it: the built CLI (bin/tokenstorm.js → dist/) in a child
 // process. Run `npm run build` first. Every child is killed by PID after each test.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockText } from '../../src/mock/text.js';
+import { assertBuilt, useCli } from '../helpers/cli.js';
 import { anthropicBody, anthropicDeltas, post, types } from '../helpers/stream.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tokenstorm.js');
-const children = new Set<ChildProcess>();
+const cli = useCli();
 let dir: string;
 
-/** The newest modification time (ms) of the .ts files under `path`. */
-function newestSource(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return path.endsWith('.ts') ? st.mtimeMs : 0;
-  return Math.max(0, ...readdirSync(path).map((f) => newestSource(join(path, f))));
-}
-
 beforeAll(() => {
-  const entry = join(ROOT, 'dist', 'cli', 'main.js');
-  let built: number;
-  try {
-    built = statSync(entry).mtimeMs;
-  } catch {
-    throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
-  }
-  const sources = ['src/cli', 'src/mock', 'src/config', 'src/errors.ts', 'src/random.ts'];
-  const newest = Math.max(...sources.map((s) => newestSource(join(ROOT, s))));
-  if (newest > built) throw new Error('dist/ is older than src/: run `npm run build` before the CLI tests');
+  assertBuilt(['src/cli', 'src/mock', 'src/config', 'src/errors.ts', 'src/random.ts']);
   dir = mkdtempSync(join(tmpdir(), 'tokenstorm-cli-'));
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-afterEach(() => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
-});
-
-/** The environment without TOKENSTORM_MOCK_* settings from the developer's shell. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOKENSTORM_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
-}
 
 function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, 'mock', ...args], { cwd: ROOT, env: cleanEnv(env) });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  const { child, exited, stdout } = cli(['mock', ...args], env);
   /** Resolves with the URL once the mock says it is listening; rejects if it exits first. */
   const listening = new Promise<string>((resolve, reject) => {
     const onData = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      const m = /listening on (http:\/\/\S+)/.exec(stdout());
       if (m) {
         child.stdout.off('data', onData);
         resolve(m[1]!);

@@ -16,15 +16,18 @@ function newestSource(path: string): number {
   return Math.max(0, ...readdirSync(path).map((f) => newestSource(join(path, f))));
 }
 
-/** Throws (so the suite fails, not skips) when dist/ is missing or older than src/. */
-export function assertBuilt(): void {
+/**
+ * Throws (so the suite fails, not skips) when dist/ is missing or older than `sources`
+ * (paths relative to the repository root: all of src/ unless narrowed).
+ */
+export function assertBuilt(sources: readonly string[] = ['src']): void {
   let built: number;
   try {
     built = statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtimeMs;
   } catch {
     throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
   }
-  if (newestSource(join(ROOT, 'src')) > built)
+  if (Math.max(...sources.map((p) => newestSource(join(ROOT, p)))) > built)
     throw new Error('dist/ is older than src/: run `npm run build` before the CLI tests');
 }
 

@@ -1,13 +1,14 @@
 // Test helpers for the reference server: start servers that are always shut down, read its
 // SSE streams with ids and arrival times, check a reassembled stream against its `done`
 // checksum, read Prometheus metrics, and poll for a condition with a deadline.
-// The SSE splitting here is deliberately tiny and independent of src/sse.
+// The SSE splitting (./stream.ts) is deliberately tiny and independent of src/sse.
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, expect } from 'vitest';
 import type { MockConfigInput } from '../../src/mock/config.js';
 import { type ReferenceServer, startReferenceServer } from '../../src/server/app.js';
 import type { ServeConfigInput } from '../../src/server/config.js';
+import { readSseBlocks } from './stream.js';
 
 /** Settings every test server starts from: any free port, no logs, no drain wait at teardown. */
 export const BASE_CONFIG: ServeConfigInput = { port: 0, log_level: 'silent', drain_timeout_ms: 0 };
@@ -80,57 +81,20 @@ export async function readSse(res: Response, opts: ReadOptions = {}): Promise<Ss
     outcome: 'end',
   };
   if (!res.body) return out;
-  const decoder = new TextDecoder();
-  let pending = '';
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const at = performance.now();
-      const chunk = decoder.decode(value, { stream: true });
-      out.text += chunk;
-      pending += chunk;
-      let sep = pending.indexOf('\n\n');
-      while (sep >= 0) {
-        const block = pending.slice(0, sep);
-        pending = pending.slice(sep + 2);
-        const ev = parseBlock(block, at, out);
-        if (ev) {
-          out.events.push(ev);
-          opts.onEvent?.(ev, out.events);
-        }
-        sep = pending.indexOf('\n\n');
-      }
-    }
-  } catch (err) {
+  const read = await readSseBlocks(res.body, (block, at) => {
+    out.comments.push(...block.comments);
+    out.retries.push(...block.retries);
+    if (!block.dispatches) return;
+    const ev: SseEvent = { id: block.id, type: block.event ?? 'message', data: block.data, at };
+    out.events.push(ev);
+    opts.onEvent?.(ev, out.events);
+  });
+  out.text = read.text;
+  if (read.outcome === 'error') {
     out.outcome = 'error';
-    out.error = err;
+    out.error = read.error;
   }
   return out;
-}
-
-function parseBlock(block: string, at: number, out: SseResult): SseEvent | null {
-  let id: string | undefined;
-  let type: string | undefined;
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith(':')) {
-      out.comments.push(line.slice(1));
-      continue;
-    }
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'id') id = value;
-    else if (field === 'event') type = value;
-    else if (field === 'data') data.push(value);
-    else if (field === 'retry') out.retries.push(Number(value));
-  }
-  if (type === undefined && data.length === 0) return null;
-  return { id, type: type ?? 'message', data: data.join('\n'), at };
 }
 
 export interface StreamOptions extends ReadOptions {

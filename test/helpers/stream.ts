@@ -1,7 +1,8 @@
 // Test helpers for talking to the mock over real HTTP with node's fetch (undici): one
 // request, its headers, and every SSE event with its arrival time (performance.now()).
-// The SSE splitting here is deliberately tiny and independent of src/sse, so the mock's
-// tests do not depend on the decoder they are meant to check.
+// The SSE splitting here (parseSseBlock, readSseBlocks; also used by ./server.ts) is
+// deliberately tiny and independent of src/sse, so the tests do not depend on the decoder
+// they are meant to check.
 import type { ServerResponse } from 'node:http';
 import type { MockConfigInput } from '../../src/mock/config.js';
 import { type MockServer, startMock } from '../../src/mock/server.js';
@@ -40,25 +41,95 @@ export interface PostOptions {
   onHeaders?: (res: Response) => void;
 }
 
-function parseBlock(block: string, at: number): ArrivedEvent | null {
-  let type: string | undefined;
+/** One blank-line-terminated SSE block, split into its fields. */
+export interface SseBlock {
+  /** The last `id:` field (undefined when it had none). */
+  id: string | undefined;
+  /** The `event:` field (undefined when it had none). */
+  event: string | undefined;
+  /** The `data:` lines joined with `\n`. */
+  data: string;
+  /** Whether the block dispatches an event: it has an `event:` or a `data:` field. */
+  dispatches: boolean;
+  /** Comment lines, without the leading colon (` hb` for `: hb`). */
+  comments: string[];
+  /** The `retry:` values, in order. */
+  retries: number[];
+}
+
+/** Splits one SSE block (without its terminating blank line) into its fields. */
+export function parseSseBlock(block: string): SseBlock {
+  let id: string | undefined;
+  let event: string | undefined;
   const data: string[] = [];
-  let comment = false;
+  const comments: string[] = [];
+  const retries: number[] = [];
   for (const line of block.split('\n')) {
     if (line === '') continue;
     if (line.startsWith(':')) {
-      comment = true;
+      comments.push(line.slice(1));
       continue;
     }
     const colon = line.indexOf(':');
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') type = value;
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
+    else if (field === 'retry') retries.push(Number(value));
   }
-  if (type === undefined && data.length === 0) return comment ? { type: 'comment', data: '', at } : null;
-  return { type: type ?? 'message', data: data.join('\n'), at };
+  return {
+    id,
+    event,
+    data: data.join('\n'),
+    dispatches: event !== undefined || data.length > 0,
+    comments,
+    retries,
+  };
+}
+
+export interface BodyRead {
+  /** The whole body as text. */
+  text: string;
+  /** `end`: the body ended cleanly; `error`: reading it failed (reset, abort). */
+  outcome: 'end' | 'error';
+  error?: unknown;
+}
+
+/**
+ * Reads `body` to its end, handing over each SSE block as it completes, with
+ * performance.now() when the chunk completing it arrived. A read failure ends the read.
+ */
+export async function readSseBlocks(
+  body: ReadableStream<Uint8Array>,
+  onBlock: (block: SseBlock, at: number) => void,
+): Promise<BodyRead> {
+  const out: BodyRead = { text: '', outcome: 'end' };
+  const decoder = new TextDecoder();
+  let pending = '';
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const at = performance.now();
+      const chunk = decoder.decode(value, { stream: true });
+      out.text += chunk;
+      pending += chunk;
+      let sep = pending.indexOf('\n\n');
+      while (sep >= 0) {
+        const block = pending.slice(0, sep);
+        pending = pending.slice(sep + 2);
+        onBlock(parseSseBlock(block), at);
+        sep = pending.indexOf('\n\n');
+      }
+    }
+  } catch (err) {
+    out.outcome = 'error';
+    out.error = err;
+  }
+  return out;
 }
 
 /** POSTs `body` (JSON-encoded unless a string or bytes) and reads the response to its end. */
@@ -74,35 +145,15 @@ export async function post(url: string, body: unknown, opts: PostOptions = {}): 
   const headersAt = performance.now();
   opts.onHeaders?.(res);
   const events: ArrivedEvent[] = [];
-  const decoder = new TextDecoder();
-  let text = '';
-  let pending = '';
-  let outcome: StreamResult['outcome'] = 'end';
-  let error: unknown;
-  const reader = res.body!.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const at = performance.now();
-      const chunk = decoder.decode(value, { stream: true });
-      text += chunk;
-      pending += chunk;
-      let sep = pending.indexOf('\n\n');
-      while (sep >= 0) {
-        const ev = parseBlock(pending.slice(0, sep), at);
-        pending = pending.slice(sep + 2);
-        if (ev) {
-          events.push(ev);
-          opts.onEvent?.(ev, events);
-        }
-        sep = pending.indexOf('\n\n');
-      }
+  const { text, outcome, error } = await readSseBlocks(res.body!, (block, at) => {
+    let ev: ArrivedEvent | null = null;
+    if (block.dispatches) ev = { type: block.event ?? 'message', data: block.data, at };
+    else if (block.comments.length > 0) ev = { type: 'comment', data: '', at };
+    if (ev) {
+      events.push(ev);
+      opts.onEvent?.(ev, events);
     }
-  } catch (err) {
-    outcome = 'error';
-    error = err;
-  }
+  });
   return {
     status: res.status,
     headers: res.headers,
