@@ -1,34 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import { AnthropicAccumulator } from '../../src/protocols/anthropic.js';
-import type { StreamEvent, StreamSummary } from '../../src/protocols/types.js';
+import type { StreamEvent } from '../../src/protocols/types.js';
 import type { SseEvent } from '../../src/sse/types.js';
+import { fixture, runAccumulator } from '../helpers/protocols.js';
 
 // Fixtures are raw SSE bodies in the exact wire shape of the Anthropic streaming docs; an independent
 // SSE parser (eventsource-parser, a dev dependency) turns them into dispatched events.
-function fixture(name: string): SseEvent[] {
-  const text = readFileSync(new URL(`../fixtures/protocols/${name}`, import.meta.url), 'utf8');
-  const out: SseEvent[] = [];
-  const parser = createParser({
-    onEvent: (e) => out.push({ type: e.event ?? 'message', data: e.data, lastEventId: e.id ?? '' }),
-  });
-  parser.feed(text);
-  return out;
-}
 
 /** An SSE event; an object payload is JSON-encoded, a string is sent as is. */
 function sse(type: string, data: unknown): SseEvent {
   return { type, data: typeof data === 'string' ? data : JSON.stringify(data), lastEventId: '' };
 }
 
-function run(events: readonly SseEvent[]): { events: StreamEvent[]; summary: StreamSummary; done: boolean } {
-  const seen: StreamEvent[] = [];
-  const acc = new AnthropicAccumulator((e) => seen.push(e));
-  for (const e of events) acc.push(e);
-  const done = acc.done;
-  return { events: seen, summary: acc.end(), done };
-}
+const run = (events: readonly SseEvent[]) => runAccumulator('anthropic', events);
 
 // Builders for inline streams, in the wire shape.
 const messageStart = (usage: object = { input_tokens: 10, output_tokens: 1 }) =>

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createParser } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,16 +9,7 @@ import {
   type StreamEvent,
 } from '../../src/protocols/index.js';
 import type { SseEvent } from '../../src/sse/types.js';
-
-function fixture(name: string): SseEvent[] {
-  const text = readFileSync(new URL(`../fixtures/protocols/${name}`, import.meta.url), 'utf8');
-  const out: SseEvent[] = [];
-  const parser = createParser({
-    onEvent: (e) => out.push({ type: e.event ?? 'message', data: e.data, lastEventId: e.id ?? '' }),
-  });
-  parser.feed(text);
-  return out;
-}
+import { fixture } from '../helpers/protocols.js';
 
 const FIXTURES: Record<Protocol, string[]> = {
   anthropic: ['anthropic-text.sse', 'anthropic-thinking.sse', 'anthropic-tool-use.sse'],

@@ -1,34 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import { OpenAIAccumulator } from '../../src/protocols/openai.js';
-import type { StreamEvent, StreamSummary } from '../../src/protocols/types.js';
+import type { StreamEvent } from '../../src/protocols/types.js';
 import type { SseEvent } from '../../src/sse/types.js';
+import { fixture, runAccumulator } from '../helpers/protocols.js';
 
 // Fixtures are raw SSE bodies as OpenAI and vLLM send them; an independent SSE parser
 // (eventsource-parser, a dev dependency) turns them into dispatched events.
-function fixture(name: string): SseEvent[] {
-  const text = readFileSync(new URL(`../fixtures/protocols/${name}`, import.meta.url), 'utf8');
-  const out: SseEvent[] = [];
-  const parser = createParser({
-    onEvent: (e) => out.push({ type: e.event ?? 'message', data: e.data, lastEventId: e.id ?? '' }),
-  });
-  parser.feed(text);
-  return out;
-}
 
 /** An unnamed SSE event (or a named one); an object payload is JSON-encoded, a string is sent as is. */
 function sse(data: unknown, type = 'message'): SseEvent {
   return { type, data: typeof data === 'string' ? data : JSON.stringify(data), lastEventId: '' };
 }
 
-function run(events: readonly SseEvent[]): { events: StreamEvent[]; summary: StreamSummary; done: boolean } {
-  const seen: StreamEvent[] = [];
-  const acc = new OpenAIAccumulator((e) => seen.push(e));
-  for (const e of events) acc.push(e);
-  const done = acc.done;
-  return { events: seen, summary: acc.end(), done };
-}
+const run = (events: readonly SseEvent[]) => runAccumulator('openai', events);
 
 const chunk = (choices: unknown[], extra: object = {}) =>
   sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices, ...extra });
