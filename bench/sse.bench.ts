@@ -106,7 +106,8 @@ const ours: Run = (chunks) => {
   return dataChars > 0 ? events : -1;
 };
 
-const theirs: Run = (chunks) => {
+/** eventsource-parser counting events; result() is -1 when no data arrived (keeps the work observable). */
+function countingParser() {
   let events = 0;
   let dataChars = 0;
   const parser = createParser({
@@ -115,24 +116,22 @@ const theirs: Run = (chunks) => {
       dataChars += e.data.length;
     },
   });
+  return { feed: (s: string) => parser.feed(s), result: () => (dataChars > 0 ? events : -1) };
+}
+
+const theirs: Run = (chunks) => {
+  const p = countingParser();
   const text = new TextDecoder();
-  for (const c of chunks) parser.feed(text.decode(c, { stream: true }));
-  parser.feed(text.decode());
-  return dataChars > 0 ? events : -1;
+  for (const c of chunks) p.feed(text.decode(c, { stream: true }));
+  p.feed(text.decode());
+  return p.result();
 };
 
 /** eventsource-parser alone, on strings decoded beforehand (not timed). */
 function theirsOnStrings(strings: readonly string[]): number {
-  let events = 0;
-  let dataChars = 0;
-  const parser = createParser({
-    onEvent: (e) => {
-      events++;
-      dataChars += e.data.length;
-    },
-  });
-  for (const s of strings) parser.feed(s);
-  return dataChars > 0 ? events : -1;
+  const p = countingParser();
+  for (const str of strings) p.feed(str);
+  return p.result();
 }
 
 function median(xs: number[]): number {

@@ -38,8 +38,8 @@ function cut(b: Uint8Array, offsets: readonly number[]): Uint8Array[] {
   return chunks;
 }
 
-function decode(chunks: readonly Uint8Array[], maxEventBytes?: number): Outcome {
-  const o: Outcome = {
+function emptyOutcome(): Outcome {
+  return {
     events: [],
     comments: [],
     retries: [],
@@ -48,6 +48,10 @@ function decode(chunks: readonly Uint8Array[], maxEventBytes?: number): Outcome 
     truncated: false,
     pendingBytes: 0,
   };
+}
+
+function decode(chunks: readonly Uint8Array[], maxEventBytes?: number): Outcome {
+  const o = emptyOutcome();
   const d = new SseDecoder({
     onEvent: (e) => o.events.push(e),
     onComment: (c) => o.comments.push(c),
@@ -242,15 +246,7 @@ type EventInput = typeof eventInput extends fc.Arbitrary<infer T> ? T : never;
 function encodeStream(inputs: readonly EventInput[]): { stream: string; want: Outcome } {
   let stream = '';
   let lastId = '';
-  const want: Outcome = {
-    events: [],
-    comments: [],
-    retries: [],
-    error: undefined,
-    lastEventId: '',
-    truncated: false,
-    pendingBytes: 0,
-  };
+  const want = emptyOutcome();
   for (const input of inputs) {
     if (input.comment !== undefined) {
       stream += encodeComment(input.comment.join('\n'));
