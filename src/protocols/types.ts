@@ -4,7 +4,7 @@
 
 import type { SseEvent } from '../sse/types.js';
 
-export const PROTOCOLS = ['anthropic', 'openai'] as const;
+export const PROTOCOLS = ['anthropic', 'openai', 'reference'] as const;
 /** The wire protocols this module has an accumulator for. */
 export type Protocol = (typeof PROTOCOLS)[number];
 

@@ -6,6 +6,7 @@ import {
   OpenAIAccumulator,
   PROTOCOLS,
   type Protocol,
+  ReferenceAccumulator,
   type StreamEvent,
 } from '../../src/protocols/index.js';
 import type { SseEvent } from '../../src/sse/types.js';
@@ -14,6 +15,7 @@ import { fixture } from '../helpers/protocols.js';
 const FIXTURES: Record<Protocol, string[]> = {
   anthropic: ['anthropic-text.sse', 'anthropic-thinking.sse', 'anthropic-tool-use.sse'],
   openai: ['openai-text.sse', 'openai-vllm-reasoning.sse', 'openai-tool-calls.sse'],
+  reference: ['reference-text.sse'],
 };
 
 const TERMINAL = new Set<StreamEvent['kind']>(['stop', 'error', 'protocol_error']);
@@ -25,13 +27,14 @@ const OUTCOME_OF_TERMINAL = {
 
 describe('createAccumulator', () => {
   it('lists the protocols it supports and builds the matching accumulator', () => {
-    expect(PROTOCOLS).toEqual(['anthropic', 'openai']);
+    expect(PROTOCOLS).toEqual(['anthropic', 'openai', 'reference']);
     expect(createAccumulator('anthropic')).toBeInstanceOf(AnthropicAccumulator);
     expect(createAccumulator('openai')).toBeInstanceOf(OpenAIAccumulator);
+    expect(createAccumulator('reference')).toBeInstanceOf(ReferenceAccumulator);
   });
 
   it('fails fast on a protocol it does not know', () => {
-    expect(() => createAccumulator('reference' as Protocol)).toThrow('unknown protocol: reference');
+    expect(() => createAccumulator('grpc' as Protocol)).toThrow('unknown protocol: grpc');
   });
 
   it.each(PROTOCOLS)(

@@ -1,0 +1,98 @@
+// The reference server's wire format (docs/server.md): `meta` {stream_id, model}, `delta` {text},
+// `usage` {input_tokens, output_tokens}, then exactly one terminal event: `done`
+// {stop_reason, output_chars, output_tokens, sha256} or `error` {type, message, retryable}.
+// Every event carries `id: <stream id>:<seq>`; heartbeats are SSE comments and never reach here.
+//
+// Order rules (E_PROTOCOL_ORDER): meta first and once. Integrity: `done.output_chars` must equal the
+// characters received in `delta` events, or text was lost or duplicated (E_PROTOCOL_MALFORMED).
+// Checking sha256 as well needs the whole text hashed on the client; chaos scenarios that resume
+// streams do that (the count check is free and catches every loss a byte-count can see).
+
+import type { SseEvent } from '../sse/types.js';
+import { BaseAccumulator, isCount } from './base.js';
+import type { StreamEventListener } from './types.js';
+
+export class ReferenceAccumulator extends BaseAccumulator {
+  private started = false;
+  private chars = 0;
+  /** The stream id from `meta` (also the prefix of every event id): what a resume needs. */
+  streamId: string | undefined;
+
+  constructor(onEvent?: StreamEventListener) {
+    super(onEvent);
+  }
+
+  protected handle(ev: SseEvent): void {
+    switch (ev.type) {
+      case 'delta': {
+        if (!this.started) return this.fail('E_PROTOCOL_ORDER', 'delta before meta');
+        const json = this.parseObject(ev.data, 'delta');
+        if (json === undefined) return;
+        const text = json['text'];
+        if (typeof text !== 'string') return this.fail('E_PROTOCOL_MALFORMED', 'delta without a text string');
+        this.chars += text.length;
+        this.token('text', text, 0);
+        return;
+      }
+      case 'meta': {
+        if (this.started) return this.fail('E_PROTOCOL_ORDER', 'a second meta event');
+        const json = this.parseObject(ev.data, 'meta');
+        if (json === undefined) return;
+        this.started = true;
+        const id = json['stream_id'];
+        const model = json['model'];
+        if (typeof id === 'string') this.streamId = id;
+        if (typeof model === 'string') this.model = model;
+        this.emit({ kind: 'start', ...(this.model !== undefined ? { model: this.model } : {}) });
+        return;
+      }
+      case 'usage': {
+        if (!this.started) return this.fail('E_PROTOCOL_ORDER', 'usage before meta');
+        const json = this.parseObject(ev.data, 'usage');
+        if (json === undefined) return;
+        if (isCount(json['input_tokens'])) this.inputTokens = json['input_tokens'];
+        if (isCount(json['output_tokens'])) this.outputTokens = json['output_tokens'];
+        this.emitUsage();
+        return;
+      }
+      case 'done': {
+        if (!this.started) return this.fail('E_PROTOCOL_ORDER', 'done before meta');
+        const json = this.parseObject(ev.data, 'done');
+        if (json === undefined) return;
+        const reason = json['stop_reason'];
+        this.stopReason = typeof reason === 'string' ? reason : null;
+        if (isCount(json['output_tokens'])) this.outputTokens = json['output_tokens'];
+        const chars = json['output_chars'];
+        if (isCount(chars) && chars !== this.chars)
+          return this.fail(
+            'E_PROTOCOL_MALFORMED',
+            `done reports ${chars} output characters but the deltas carried ${this.chars}: text was lost or duplicated`,
+          );
+        this.complete();
+        return;
+      }
+      case 'error': {
+        let type = 'unknown_error';
+        let message = ev.data;
+        try {
+          const v: unknown = JSON.parse(ev.data);
+          if (typeof v === 'object' && v !== null) {
+            const o = v as Record<string, unknown>;
+            if (typeof o['type'] === 'string') type = o['type'];
+            if (typeof o['message'] === 'string') message = o['message'];
+          }
+        } catch {
+          // An error event whose data is not JSON is still the server saying "error".
+        }
+        this.streamError(type, message);
+        return;
+      }
+      default:
+        this.ignoredEvents++;
+    }
+  }
+
+  protected truncatedMessage(): string {
+    return this.started ? 'stream ended without done or error' : 'stream ended before meta';
+  }
+}
