@@ -1,0 +1,223 @@
+// The end-of-run terminal summary. A pure function of the result (no clock, no env, no terminal
+// queries): the caller decides on colour, and golden tests pin the exact text
+// (test/report/summary.test.ts). Layout follows autocannon's printResult: sections of aligned
+// columns, only what has data, the verdict (thresholds, client-bound) impossible to miss.
+import { HISTOGRAMS, type HistogramName, OUTCOMES } from '../stats/metrics.js';
+import type { RunResult, ThresholdResult } from '../stats/result.js';
+import { parseThreshold } from '../stats/thresholds.js';
+import {
+  fmtDurationMs,
+  fmtFixed,
+  fmtInt,
+  fmtMs,
+  fmtPercent,
+  fmtValue,
+  type Paint,
+  paint,
+  table,
+} from './format.js';
+
+export interface SummaryOptions {
+  color: boolean;
+}
+
+/** The metrics table, in this order (the ones with count 0 are left out). */
+export const SUMMARY_METRICS: readonly HistogramName[] = [
+  'ttft_ms',
+  'ttft_service_ms',
+  'schedule_lag_ms',
+  'headers_ms',
+  'itl_ms',
+  'tpot_ms',
+  'e2e_ms',
+  'output_tokens',
+  'stream_tokens_per_s',
+];
+
+const CLIENT_BOUND =
+  "the client was the bottleneck: these latencies include the runner's own delay (run fewer streams per worker, or more workers)";
+
+/** Section label column width: "thresholds" plus two spaces. */
+const LABEL = 12;
+
+export function formatSummary(result: RunResult, opts: SummaryOptions): string {
+  const p = paint(opts.color);
+  const out: string[] = [];
+  const section = (label: string, text: string): void => {
+    out.push(p.bold(label.padEnd(LABEL)) + text);
+  };
+
+  out.push(p.bold(`tokenstorm · ${result.scenario.name}`));
+  const sc = result.scenario;
+  const t = sc.target;
+  section('scenario', `${sc.file ?? '(inline)'} · seed ${sc.seed}`);
+  section('target', `${t.url || '(no url)'}${t.embedded ? ' (embedded)' : ''} · ${t.protocol}`);
+  section('load', formatLoad(sc.load));
+  section(
+    'duration',
+    `${fmtFixed(result.measured_s, 1)} s measured / ${fmtFixed(result.duration_s, 1)} s total`,
+  );
+  if (result.aborted) section('aborted', p.red(result.abort_reason ?? 'stopped early (no reason recorded)'));
+
+  out.push(
+    '',
+    ...streamsSection(result, p),
+    ...errorsSection(result, p),
+    '',
+    ...metricsSection(result, p),
+    '',
+  );
+  const tk = result.tokens;
+  section(
+    'tokens',
+    `${fmtInt(tk.output_total)} output · ${fmtFixed(tk.output_per_s, 1)} tokens/s · ${fmtInt(tk.input_total)} input · source: ${SOURCE[tk.source]}`,
+  );
+  out.push('', ...thresholdsSection(result, p), '', ...runnerSection(result, p));
+  return `${out.join('\n')}\n`;
+}
+
+const SOURCE: Record<RunResult['tokens']['source'], string> = {
+  usage: 'usage (reported by the API)',
+  counted: 'counted content events (no usage reported)',
+  mixed: 'mixed (usage where reported, else counted content events)',
+  none: 'none',
+};
+
+/**
+ * The load as the result records it (src/runner/result.ts): durations in seconds under `*_s`
+ * keys, stages as {duration_s, target}; everything else as written in the scenario.
+ */
+function formatLoad(load: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (typeof load['type'] === 'string') parts.push(load['type']);
+  for (const [k, v] of Object.entries(load)) {
+    if (k === 'type' || v === undefined || v === null) continue;
+    if (k.endsWith('_s') && typeof v === 'number') parts.push(`${k.slice(0, -2)} ${fmtDurationMs(v * 1000)}`);
+    else if (k === 'rate' && typeof v === 'number') parts.push(`rate ${v}/s`);
+    else if (k === 'stages' && Array.isArray(v)) parts.push(`stages ${v.map(formatStage).join(' ')}`);
+    else parts.push(`${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return parts.join(' · ');
+}
+
+function formatStage(s: unknown): string {
+  const st = s as { duration_s?: unknown; target?: unknown };
+  return typeof st.duration_s === 'number'
+    ? `${fmtDurationMs(st.duration_s * 1000)}→${String(st.target)}`
+    : JSON.stringify(s);
+}
+
+/** Longest error message shown; the result file keeps the whole example. */
+const MESSAGE_WIDTH = 60;
+
+function errorsSection(r: RunResult, p: Paint): string[] {
+  const errors = r.errors ?? [];
+  if (errors.length === 0) return [];
+  const rows = errors.map((e) => {
+    const msg = [...e.message.replace(/\s+/g, ' ').trim()];
+    return [
+      e.outcome,
+      e.type,
+      fmtInt(e.count),
+      msg.length > MESSAGE_WIDTH ? `${msg.slice(0, MESSAGE_WIDTH - 1).join('')}…` : msg.join(''),
+    ];
+  });
+  const kinds = `${errors.length} kind${errors.length === 1 ? '' : 's'}, most frequent first`;
+  return [
+    '',
+    `${p.bold('errors'.padEnd(LABEL))}${kinds}`,
+    ...table(rows, ['left', 'left', 'right', 'left'], (text, _row, col) =>
+      col === 3 ? p.dim(text) : text,
+    ).map((l) => `  ${l}`),
+  ];
+}
+
+function streamsSection(r: RunResult, p: Paint): string[] {
+  const s = r.streams;
+  const lines = [
+    `${p.bold('streams'.padEnd(LABEL))}${fmtInt(s.measured)} measured · ${fmtInt(s.started)} started (${fmtInt(s.warmup)} warm-up)`,
+  ];
+  const rows: string[][] = [];
+  const bad: boolean[] = [];
+  for (const o of OUTCOMES) {
+    const n = s.by_outcome[o] ?? 0;
+    if (n === 0 && o !== 'completed') continue;
+    rows.push([o, fmtInt(n), s.measured > 0 ? fmtPercent(n / s.measured) : '']);
+    bad.push(o !== 'completed' && o !== 'client_aborted' && o !== 'cancelled' && o !== 'interrupted');
+  }
+  if (s.arrivals > 0 || s.dropped_arrivals > 0) {
+    rows.push([
+      'dropped arrivals',
+      fmtInt(s.dropped_arrivals),
+      s.arrivals > 0 ? fmtPercent(r.rates.drop_rate) : '',
+    ]);
+    bad.push(s.dropped_arrivals > 0);
+  }
+  const styled = table(rows, ['left', 'right', 'right'], (text, row, col) =>
+    col === 0 && bad[row] ? p.red(text) : text,
+  );
+  lines.push(...styled.map((l) => `  ${l}`));
+  const ended = s.measured - (s.by_outcome.interrupted ?? 0);
+  const rate = (x: number): string => (ended > 0 ? fmtPercent(x) : 'n/a');
+  lines.push(
+    `  completion ${rate(r.rates.completion_rate)} · goodput ${rate(r.rates.goodput_rate)} · errors ${rate(r.rates.error_rate)}`,
+  );
+  return lines;
+}
+
+function metricsSection(r: RunResult, p: Paint): string[] {
+  const names = SUMMARY_METRICS.filter((n) => (r.metrics[n]?.count ?? 0) > 0);
+  if (names.length === 0) return [`${p.bold('metrics'.padEnd(LABEL))}no values recorded`];
+  const header = ['metric', 'count', 'min', 'p50', 'p90', 'p95', 'p99', 'max'];
+  const rows = names.map((n) => {
+    const m = r.metrics[n];
+    const u = m.unit || HISTOGRAMS[n].unit;
+    return [n, fmtInt(m.count), ...[m.min, m.p50, m.p90, m.p95, m.p99, m.max].map((v) => fmtValue(v, u))];
+  });
+  return table([header, ...rows], ['left', ...Array<'right'>(7).fill('right')], (text, row) =>
+    row === 0 ? p.bold(text) : text,
+  );
+}
+
+function thresholdsSection(r: RunResult, p: Paint): string[] {
+  const label = p.bold('thresholds'.padEnd(LABEL));
+  if (r.thresholds.length === 0) return [`${label}none`];
+  const failed = r.thresholds.filter((x) => !x.ok).length;
+  const verdict = failed === 0 ? p.green('all passed') : p.red(`${failed} of ${r.thresholds.length} failed`);
+  const rows = r.thresholds.map((x) => [
+    x.ok ? '✓' : '✗',
+    x.metric,
+    x.expression,
+    x.actual === null ? 'no data' : formatActual(x),
+    x.abort_on_fail ? '(abortOnFail)' : '',
+  ]);
+  const lines = table(rows, ['left', 'left', 'left', 'right', 'left'], (text, row, col) => {
+    const ok = r.thresholds[row]!.ok;
+    if (col === 0) return ok ? p.green(text) : p.red(text);
+    if (col === 3 && !ok) return p.red(text);
+    return col === 4 ? p.dim(text) : text;
+  });
+  return [`${label}${verdict}`, ...lines.map((l) => `  ${l}`)];
+}
+
+/** The actual value in the unit the expression compares. */
+function formatActual(x: ThresholdResult): string {
+  const v = x.actual!;
+  const parsed = parseThreshold(x.metric, x.expression);
+  if (typeof parsed === 'string') return String(v);
+  const method = parsed.aggregation.method;
+  if (method === 'count') return fmtInt(v);
+  if (parsed.kind === 'rate') return fmtFixed(v, 4);
+  if (parsed.kind === 'counter') return `${fmtFixed(v, 2)}/s`;
+  return fmtValue(v, HISTOGRAMS[x.metric as HistogramName].unit);
+}
+
+function runnerSection(r: RunResult, p: Paint): string[] {
+  const h = r.runner;
+  const lines = [
+    `${p.bold('runner'.padEnd(LABEL))}ELD p99 ${fmtMs(h.event_loop_delay_ms.p99)} ms · ELU ${Math.round(h.event_loop_utilization * 100)}% · CPU ${fmtFixed(h.cpu_ms_per_stream, 2)} ms/stream · ${h.workers} worker${h.workers === 1 ? '' : 's'}`,
+  ];
+  for (const w of h.warnings) lines.push(`  ${p.yellow(`! ${w}`)}`);
+  if (h.client_bound) lines.push('', p.red(p.bold(`!! ${CLIENT_BOUND}`)));
+  return lines;
+}
