@@ -3,13 +3,18 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, formatError, isTokenstormError, TokenstormError } from '../errors.js';
 import { mockCommand } from './mock.js';
+import { demoCommand, runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { validateCommand } from './validate.js';
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('tokenstorm')
   .usage('$0 <command> [options]\n\nLoad, chaos and observability harness for streaming LLM APIs over SSE.')
+  .command(runCommand)
+  .command(demoCommand)
   .command(mockCommand)
   .command(serveCommand)
+  .command(validateCommand)
   .demandCommand(1, 'Name a command: tokenstorm <command> --help shows its options.')
   .strict()
   .recommendCommands()

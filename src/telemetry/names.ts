@@ -53,3 +53,12 @@ export const SERVER = {
   rateLimitedRequests: 'tokenstorm.server.rate_limited_requests',
   rejectedRequests: 'tokenstorm.server.rejected_requests',
 } as const;
+
+/** The scenario runner's own metrics (tokenstorm.runner.*), next to the GenAI client ones. */
+export const RUNNER = {
+  streams: 'tokenstorm.runner.streams',
+  activeStreams: 'tokenstorm.runner.active_streams',
+  droppedArrivals: 'tokenstorm.runner.dropped_arrivals',
+  eventLoopDelay: 'tokenstorm.runner.event_loop_delay',
+  scheduleLag: 'tokenstorm.runner.schedule_lag',
+} as const;

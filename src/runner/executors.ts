@@ -1,0 +1,214 @@
+// Scenarios are data, executors are code: one executor per load type, picked from a registry.
+// Both schedule against an absolute clock (the run's t0), so a late event loop shows up as
+// schedule lag in the measurements, never as a silently stretched schedule.
+//
+// closed: N virtual users, each starting its next stream when the previous one ended (plus think
+//   time); the user's ready time is the stream's intended start. Stages ramp N linearly (k6
+//   ramping-vus); users above the target retire when their current stream ends.
+// open: arrivals at precomputed absolute times (constant, poisson or gamma gaps); an arrival that
+//   finds max_concurrency streams in flight is dropped and counted, never queued or delayed
+//   (k6 constant-arrival-rate's dropped_iterations).
+import { type Rng, sampler } from '../random.js';
+import type { ClosedLoad, OpenLoad } from '../scenario/schema.js';
+import { arrivalGaps } from './arrivals.js';
+
+/** What an executor needs from the engine: start one stream, and learn when it ends. */
+export interface ExecutorHost {
+  /** performance.now() of the run start. */
+  readonly t0: number;
+  readonly warmupMs: number;
+  now(): number;
+  /** Starts a stream intended at `intendedAt`; `onEnd` runs once when it has ended. */
+  startStream(intendedAt: number, onEnd: () => void): void;
+  /** Streams in flight. */
+  active(): number;
+  /** Counts an open-model arrival (started or dropped). */
+  arrival(intendedAt: number, dropped: boolean): void;
+  rng(purpose: string): Rng;
+}
+
+export interface Executor {
+  /** Begins generating load; resolves when no more streams will be started. */
+  run(): Promise<void>;
+  /** Stop starting streams now (abortOnFail, SIGINT). */
+  stop(): void;
+}
+
+/** A share of the load: this process or worker's part when the run is split over `count` workers. */
+export interface Share {
+  index: number;
+  count: number;
+}
+
+/** Splits an integer total as evenly as possible: worker `index` of `count` gets its part. */
+export function splitInt(total: number, share: Share): number {
+  return Math.floor(total / share.count) + (share.index < total % share.count ? 1 : 0);
+}
+
+const CONTROL_TICK_MS = 50;
+
+/** Piecewise-linear target concurrency over time (ms since t0) from stages. */
+export function concurrencyAt(load: ClosedLoad, tMs: number, share: Share): number {
+  const start = load.concurrency ?? 0;
+  if (load.stages === undefined) return splitInt(start, share);
+  let from = start;
+  let t = tMs;
+  for (const st of load.stages) {
+    if (t < st.duration) return splitInt(Math.round(from + ((st.target - from) * t) / st.duration), share);
+    t -= st.duration;
+    from = st.target;
+  }
+  return splitInt(from, share);
+}
+
+export function loadEndMs(load: ClosedLoad | OpenLoad): number {
+  const stagesMs = load.type === 'closed' ? (load.stages ?? []).reduce((s, st) => s + st.duration, 0) : 0;
+  return load.duration ?? (stagesMs > 0 ? stagesMs : Number.POSITIVE_INFINITY);
+}
+
+class ClosedExecutor implements Executor {
+  private users = 0;
+  private started = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private resolve: (() => void) | undefined;
+  private readonly endMs: number;
+  private readonly maxStreams: number;
+  private readonly think: (rng: Rng) => number;
+  private readonly thinkRng: Rng;
+
+  constructor(
+    private readonly load: ClosedLoad,
+    private readonly host: ExecutorHost,
+    private readonly share: Share,
+  ) {
+    this.endMs = loadEndMs(load);
+    this.maxStreams = load.streams === undefined ? Number.POSITIVE_INFINITY : splitInt(load.streams, share);
+    const tt = load.think_time_ms;
+    this.think = typeof tt === 'number' ? () => tt : sampler(tt);
+    this.thinkRng = host.rng('think');
+  }
+
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.control();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.finish();
+  }
+
+  private finish(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.resolve?.();
+    this.resolve = undefined;
+  }
+
+  private get ending(): boolean {
+    return this.stopped || this.started >= this.maxStreams || this.host.now() - this.host.t0 >= this.endMs;
+  }
+
+  /** Adds users up to the current target; checks the end of the load. */
+  private control(): void {
+    if (this.ending) return this.finish();
+    const target = concurrencyAt(this.load, this.host.now() - this.host.t0, this.share);
+    while (this.users < target && !this.ending) {
+      this.users++;
+      this.next(this.host.now());
+    }
+    this.timer = setTimeout(() => this.control(), CONTROL_TICK_MS);
+  }
+
+  /** A user ready at `readyAt` starts its next stream, or retires. */
+  private next(readyAt: number): void {
+    const tMs = readyAt - this.host.t0;
+    if (this.ending || this.users > concurrencyAt(this.load, tMs, this.share)) {
+      this.users--;
+      if (this.ending && this.resolve !== undefined && this.users === 0) this.finish();
+      return;
+    }
+    this.started++;
+    this.host.startStream(readyAt, () => {
+      const think = this.think(this.thinkRng);
+      const endedAt = this.host.now();
+      if (think <= 0) this.next(endedAt);
+      else setTimeout(() => this.next(endedAt + think), think);
+    });
+  }
+}
+
+class OpenExecutor implements Executor {
+  private timer: NodeJS.Timeout | undefined;
+  private resolve: (() => void) | undefined;
+  private stopped = false;
+  private nextAt: number;
+  private arrivals = 0;
+  private readonly gap: () => number;
+  private readonly endAt: number;
+  private readonly maxArrivals: number;
+  private readonly maxConcurrency: number;
+
+  constructor(
+    load: OpenLoad,
+    private readonly host: ExecutorHost,
+    share: Share,
+  ) {
+    // Each worker runs an independent process at rate/count: their superposition has the full rate
+    // (exactly so for poisson; for constant arrivals the workers are phase-shifted to interleave).
+    const rate = load.rate / share.count;
+    this.gap = arrivalGaps(load.arrival, rate, load.burstiness, host.rng('arrivals'));
+    const phase = load.arrival === 'constant' ? (share.index * 1000) / load.rate : this.gap();
+    this.nextAt = host.t0 + phase;
+    this.endAt = host.t0 + loadEndMs(load);
+    this.maxArrivals = load.streams === undefined ? Number.POSITIVE_INFINITY : splitInt(load.streams, share);
+    this.maxConcurrency = Math.max(1, splitInt(load.max_concurrency, share));
+  }
+
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.tick();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.resolve?.();
+  }
+
+  /** Starts every arrival whose time has come, then sleeps until the next one. */
+  private tick(): void {
+    const now = this.host.now();
+    while (!this.stopped && this.nextAt <= now) {
+      if (this.nextAt >= this.endAt || this.arrivals >= this.maxArrivals) return this.stop();
+      const at = this.nextAt;
+      this.arrivals++;
+      this.nextAt += this.gap();
+      if (this.host.active() >= this.maxConcurrency) this.host.arrival(at, true);
+      else {
+        this.host.arrival(at, false);
+        this.host.startStream(at, noop);
+      }
+    }
+    if (this.stopped) return;
+    if (this.nextAt >= this.endAt || this.arrivals >= this.maxArrivals) return this.stop();
+    this.timer = setTimeout(() => this.tick(), Math.max(0, this.nextAt - this.host.now()));
+  }
+}
+
+const noop = (): void => {};
+
+export const EXECUTORS = {
+  closed: (load: ClosedLoad, host: ExecutorHost, share: Share): Executor =>
+    new ClosedExecutor(load, host, share),
+  open: (load: OpenLoad, host: ExecutorHost, share: Share): Executor => new OpenExecutor(load, host, share),
+} as const;
+
+export function createExecutor(load: ClosedLoad | OpenLoad, host: ExecutorHost, share: Share): Executor {
+  return load.type === 'closed' ? EXECUTORS.closed(load, host, share) : EXECUTORS.open(load, host, share);
+}

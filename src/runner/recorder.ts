@@ -1,0 +1,215 @@
+// Where measurements land: HDR histograms for the measured streams (warm-up streams are counted
+// but never recorded), outcome counts, token totals and a per-second series. The stream client
+// calls itl() per content event (hot path: one branch, one HDR record) and ended() once per stream.
+import { type Histogram, newHistogram, recordScaled } from '../stats/histogram.js';
+import { HISTOGRAM_NAMES, HISTOGRAMS, type HistogramName, OUTCOMES, type Outcome } from '../stats/metrics.js';
+import { type ErrorSample, MAX_ERROR_KINDS, type SeriesPoint } from '../stats/result.js';
+import type { TelemetrySink } from './telemetry.js';
+
+/** Everything a stream reports when it ends. Times are performance.now() ms; NaN when they never happened. */
+export interface StreamEnd {
+  outcome: Outcome;
+  warmup: boolean;
+  /** When the stream should have started (open: its arrival; closed: when its user was ready). */
+  intendedAt: number;
+  /** When the request was handed to the HTTP client. */
+  startedAt: number;
+  /** When the request was written to the socket. */
+  sentAt: number;
+  headersAt: number;
+  firstTokenAt: number;
+  /** When the terminal event arrived (or the stream otherwise ended). */
+  endAt: number;
+  contentEvents: number;
+  /** From the protocol's usage when reported. */
+  outputTokens: number | undefined;
+  inputTokens: number | undefined;
+  /** http_error: the status; stream_error: the server's error type; others: a short reason. */
+  errorType: string | undefined;
+  errorMessage: string | undefined;
+}
+
+export interface Slo {
+  ttft_ms?: number | undefined;
+  tpot_ms?: number | undefined;
+  e2e_ms?: number | undefined;
+}
+
+export class Recorder {
+  readonly histograms = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, newHistogram()])) as Record<
+    HistogramName,
+    Histogram
+  >;
+  private readonly itlHist: Histogram;
+  readonly byOutcome = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  started = 0;
+  warmupStarted = 0;
+  warmupEnded = 0;
+  measured = 0;
+  good = 0;
+  dropped = 0;
+  arrivals = 0;
+  active = 0;
+  outputTotal = 0;
+  inputTotal = 0;
+  usageStreams = 0;
+  countedStreams = 0;
+  readonly errors = new Map<string, ErrorSample>();
+  /** Per-second buckets since `t0`: started, ended, tokens, errors; active is sampled by tick(). */
+  private readonly buckets: { started: number[]; ended: number[]; tokens: number[]; errors: number[] } = {
+    started: [],
+    ended: [],
+    tokens: [],
+    errors: [],
+  };
+  private readonly activeAt: number[] = [];
+
+  constructor(
+    /** performance.now() at the start of the run. */
+    readonly t0: number,
+    private readonly slo: Slo = {},
+    /** Live telemetry (--metrics-port), fed the same measurements. */
+    private readonly sink?: TelemetrySink,
+  ) {
+    this.itlHist = this.histograms.itl_ms;
+  }
+
+  private bucket(now: number): number {
+    const i = Math.floor((now - this.t0) / 1000);
+    return Math.max(0, i);
+  }
+
+  private bump(series: number[], now: number, by = 1): void {
+    const i = this.bucket(now);
+    while (series.length <= i) series.push(0);
+    series[i]! += by;
+  }
+
+  /** A stream is about to start. */
+  streamStarted(now: number, warmup: boolean): void {
+    this.started++;
+    this.active++;
+    if (warmup) this.warmupStarted++;
+    this.bump(this.buckets.started, now);
+  }
+
+  /** An open-model arrival that found no free slot. */
+  arrivalDropped(warmup: boolean): void {
+    if (!warmup) this.dropped++;
+  }
+
+  /** An open-model arrival (started or dropped), for drop_rate. */
+  arrival(warmup: boolean): void {
+    if (!warmup) this.arrivals++;
+  }
+
+  /** One content event after the first: the gap since the previous one. Hot path. */
+  itl(gapMs: number): void {
+    recordScaled(this.itlHist, gapMs, 1000);
+    this.sink?.chunkGap(gapMs);
+  }
+
+  /** Content events arriving at `now` (for the aggregate tokens/s series). */
+  tokens(now: number, n: number): void {
+    this.bump(this.buckets.tokens, now, n);
+  }
+
+  ended(e: StreamEnd): void {
+    this.sink?.streamEnded(e);
+    this.active--;
+    this.bump(this.buckets.ended, e.endAt);
+    if (e.warmup) {
+      this.warmupEnded++;
+      return;
+    }
+    this.measured++;
+    this.byOutcome[e.outcome]++;
+    // Errors as error_rate counts them: client-side cuts (injected aborts, cancels, the end of the run) are not.
+    const o = e.outcome;
+    if (o !== 'completed' && o !== 'interrupted' && o !== 'client_aborted' && o !== 'cancelled') {
+      this.bump(this.buckets.errors, e.endAt);
+      this.sampleError(e);
+    }
+    const h = this.histograms;
+    const ms = (name: HistogramName, v: number): void => {
+      if (!Number.isNaN(v)) recordScaled(h[name], v, HISTOGRAMS[name].scale);
+    };
+    ms('schedule_lag_ms', e.startedAt - e.intendedAt);
+    ms('headers_ms', e.headersAt - e.sentAt);
+    const ttft = e.firstTokenAt - e.intendedAt;
+    ms('ttft_ms', ttft);
+    ms('ttft_service_ms', e.firstTokenAt - e.sentAt);
+    const tokens = e.outputTokens ?? e.contentEvents;
+    if (e.outputTokens !== undefined) this.usageStreams++;
+    else this.countedStreams++;
+    this.outputTotal += tokens;
+    this.inputTotal += e.inputTokens ?? 0;
+    if (e.outcome !== 'completed') return;
+    const e2e = e.endAt - e.intendedAt;
+    ms('e2e_ms', e2e);
+    h.output_tokens.recordValue(Math.min(tokens, 3_600_000_000));
+    if (e2e > 0) ms('stream_tokens_per_s', (tokens * 1000) / e2e);
+    const tpot = tokens > 1 && !Number.isNaN(ttft) ? (e2e - ttft) / (tokens - 1) : Number.NaN;
+    ms('tpot_ms', tpot);
+    const slo = this.slo;
+    if (
+      (slo.ttft_ms === undefined || ttft <= slo.ttft_ms) &&
+      (slo.e2e_ms === undefined || e2e <= slo.e2e_ms) &&
+      (slo.tpot_ms === undefined || !(tpot > slo.tpot_ms))
+    )
+      this.good++;
+  }
+
+  private sampleError(e: StreamEnd): void {
+    const type = e.errorType ?? e.outcome;
+    const key = `${e.outcome}\u0000${type}`;
+    const s = this.errors.get(key);
+    if (s !== undefined) s.count++;
+    else if (this.errors.size < MAX_ERROR_KINDS)
+      this.errors.set(key, { outcome: e.outcome, type, message: e.errorMessage ?? '', count: 1 });
+  }
+
+  /** Samples the active-stream count for the series; call about once a second. */
+  tick(now: number): void {
+    const i = this.bucket(now);
+    while (this.activeAt.length <= i) this.activeAt.push(this.active);
+  }
+
+  /** Worst schedule lag per second (ms), for detecting a client that falls behind. */
+  readonly lagBySecond: number[] = [];
+
+  lag(now: number, lagMs: number): void {
+    const i = this.bucket(now);
+    while (this.lagBySecond.length <= i) this.lagBySecond.push(0);
+    if (lagMs > this.lagBySecond[i]!) this.lagBySecond[i] = lagMs;
+  }
+
+  series(): SeriesPoint[] {
+    const b = this.buckets;
+    const n = Math.max(
+      b.started.length,
+      b.ended.length,
+      b.tokens.length,
+      b.errors.length,
+      this.activeAt.length,
+    );
+    const out: SeriesPoint[] = [];
+    for (let i = 0; i < n; i++)
+      out.push({
+        t: i + 1,
+        active_streams: this.activeAt[i] ?? this.activeAt.at(-1) ?? 0,
+        started: b.started[i] ?? 0,
+        ended: b.ended[i] ?? 0,
+        output_tokens: b.tokens[i] ?? 0,
+        errors: b.errors[i] ?? 0,
+      });
+    return out;
+  }
+
+  /** usage: every measured stream reported usage; counted: none did; mixed: some. */
+  tokenSource(): 'usage' | 'counted' | 'mixed' | 'none' {
+    if (this.usageStreams + this.countedStreams === 0) return 'none';
+    if (this.countedStreams === 0) return 'usage';
+    return this.usageStreams === 0 ? 'counted' : 'mixed';
+  }
+}

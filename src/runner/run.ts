@@ -1,0 +1,223 @@
+// A whole run: start the embedded target if asked, run the load on this thread or on N worker
+// threads, watch abortOnFail thresholds and report progress once a second, then merge, evaluate
+// thresholds and stop everything that was started. Measuring and presenting are separate:
+// progress and the final result go to subscribers (the CLI prints them).
+import type { Worker } from 'node:worker_threads';
+import { TokenstormError } from '../errors.js';
+import type { ProgressSnapshot } from '../report/progress.js';
+import type { Scenario } from '../scenario/schema.js';
+import { mergeResults } from '../stats/merge.js';
+import type { HistogramName } from '../stats/metrics.js';
+import type { RunResult } from '../stats/result.js';
+import {
+  compileThresholds,
+  evaluateThresholds,
+  shouldAbort,
+  type ThresholdSpec,
+  thresholdSourceFromResult,
+} from '../stats/thresholds.js';
+import { type EmbeddedTarget, startEmbedded } from './embedded.js';
+import { type LiveSnapshot, type LiveWire, liveErrors, liveThresholdSource, mergeLive } from './live.js';
+import { LocalRun } from './local.js';
+import { buildResult, type ResultContext } from './result.js';
+import type { RunnerWorkerData } from './runner-worker.js';
+import { type RunnerTelemetry, replayBatch, type TelemetryBatch } from './telemetry.js';
+import { nextMessage, siblingModule, startWorker } from './threads.js';
+
+export interface RunOptions {
+  scenario: Scenario;
+  file?: string | null;
+  /** Worker threads that generate load (1: this thread). */
+  workers?: number;
+  /** Called about once a second with the run so far. */
+  onProgress?: (p: ProgressSnapshot, live: LiveSnapshot) => void;
+  /** Aborting stops new streams and interrupts running ones; the result is still complete. */
+  signal?: AbortSignal;
+  /** Called when the target is known (embedded: once it listens). */
+  onTarget?: (url: string) => void;
+  /** Live metrics (--metrics-port): fed every stream end and content gap, from every worker. */
+  telemetry?: RunnerTelemetry | undefined;
+}
+
+const TICK_MS = 1000;
+
+/** Something that generates load: this thread, or a set of workers. */
+interface LoadGenerator {
+  /** The run so far; undefined before the first data. */
+  live(): LiveSnapshot | undefined;
+  abort(reason: string): void;
+  done: Promise<RunResult>;
+}
+
+function localGenerator(
+  ctx: ResultContext,
+  liveNames: HistogramName[],
+  telemetry: RunnerTelemetry | undefined,
+): LoadGenerator {
+  const local = new LocalRun({
+    scenario: ctx.scenario,
+    url: ctx.url,
+    share: { index: 0, count: 1 },
+    startEpochMs: ctx.startEpochMs,
+    sink: telemetry,
+  });
+  return {
+    live: () => local.live(liveNames),
+    abort: (reason) => local.abort(reason),
+    done: local.run().then((d) => buildResult(ctx, d)),
+  };
+}
+
+type Batch = ReturnType<TelemetryBatch['drain']>;
+
+async function workerGenerator(
+  ctx: ResultContext,
+  count: number,
+  liveNames: HistogramName[],
+  telemetry: RunnerTelemetry | undefined,
+): Promise<LoadGenerator> {
+  const workers: Worker[] = [];
+  const latest: (LiveWire | undefined)[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      const data: RunnerWorkerData = {
+        scenario: ctx.scenario,
+        file: ctx.file,
+        url: ctx.url,
+        share: { index, count },
+        workers: count,
+        liveHistograms: liveNames,
+        telemetry: telemetry !== undefined,
+      };
+      const w = startWorker(siblingModule(import.meta.url, 'runner-worker'), data);
+      workers.push(w);
+      w.on('message', (m: { type: string; live?: LiveWire; telemetry?: Batch }) => {
+        if (m.type === 'snapshot') latest[index] = m.live;
+        if (telemetry !== undefined && m.telemetry !== undefined) replayBatch(telemetry, m.telemetry);
+      });
+    }
+    await Promise.all(workers.map((w) => nextMessage(w, 'ready')));
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
+  // Every worker measures from the same instant, a little ahead so that all have received it.
+  const startEpochMs = performance.timeOrigin + performance.now() + 20;
+  ctx.startEpochMs = startEpochMs;
+  const finals = workers.map((w) =>
+    Promise.race([
+      nextMessage<{ result: RunResult }>(w, 'done').then((m) => m.result),
+      nextMessage<{ error: string }>(w, 'failed').then((m) => {
+        throw new TokenstormError('E_INTERNAL', `a runner worker failed: ${m.error}`);
+      }),
+    ]),
+  );
+  for (const w of workers) w.postMessage({ type: 'go', startEpochMs });
+  const done = Promise.all(finals)
+    .then((results) => {
+      const merged = mergeResults(results);
+      merged.runner.workers = count;
+      return merged;
+    })
+    .finally(() => Promise.all(workers.map((w) => w.terminate())));
+  return {
+    live: () => {
+      const have = latest.filter((x) => x !== undefined);
+      return have.length === 0 ? undefined : mergeLive(have);
+    },
+    abort: (reason) => {
+      for (const w of workers) w.postMessage({ type: 'abort', reason });
+    },
+    done,
+  };
+}
+
+function progressOf(s: LiveSnapshot, prevDone: number, phase: ProgressSnapshot['phase']): ProgressSnapshot {
+  const done = s.started - s.active;
+  const ttft = s.histograms.ttft_ms;
+  const has = ttft !== undefined && ttft.totalCount > 0;
+  return {
+    elapsedS: Math.round(s.elapsedMs) / 1000,
+    active: s.active,
+    done,
+    errors: liveErrors(s),
+    dropped: s.dropped_arrivals,
+    streamsPerS: Math.max(0, done - prevDone) / (TICK_MS / 1000),
+    ttftP50Ms: has ? ttft.getValueAtPercentile(50) / 1000 : null,
+    ttftP95Ms: has ? ttft.getValueAtPercentile(95) / 1000 : null,
+    phase,
+  };
+}
+
+export async function runScenario(opts: RunOptions): Promise<RunResult> {
+  const scenario = opts.scenario;
+  const workers = Math.max(1, opts.workers ?? 1);
+  const specs: ThresholdSpec[] = compileThresholds(scenario.thresholds);
+  const abortSpecs = specs.filter((s) => s.abortOnFail);
+  const liveNames = [
+    ...new Set<HistogramName>([
+      'ttft_ms',
+      ...abortSpecs.filter((s) => s.parsed.kind === 'histogram').map((s) => s.parsed.metric as HistogramName),
+    ]),
+  ];
+  let embedded: EmbeddedTarget | undefined;
+  try {
+    if (scenario.target.embedded) embedded = await startEmbedded(scenario);
+    const url = embedded?.url ?? scenario.target.url!;
+    opts.onTarget?.(url);
+    const ctx: ResultContext = {
+      scenario,
+      file: opts.file ?? null,
+      url,
+      startEpochMs: performance.timeOrigin + performance.now(),
+      workers,
+    };
+    const gen =
+      workers === 1
+        ? localGenerator(ctx, liveNames, opts.telemetry)
+        : await workerGenerator(ctx, workers, liveNames, opts.telemetry);
+    let aborted = false;
+    const abort = (reason: string): void => {
+      if (aborted) return;
+      aborted = true;
+      gen.abort(reason);
+    };
+    const onSignal = (): void => abort('interrupted (SIGINT or SIGTERM)');
+    opts.signal?.addEventListener('abort', onSignal, { once: true });
+    if (opts.signal?.aborted) onSignal();
+    let prevDone = 0;
+    const loadEndMs = scenario.load.duration;
+    const tick = setInterval(() => {
+      const live = gen.live();
+      if (live === undefined) return;
+      opts.telemetry?.observe(live);
+      if (!aborted && abortSpecs.length > 0) {
+        const failed = shouldAbort(liveThresholdSource(live), abortSpecs, live.elapsedMs);
+        const f = failed[0];
+        if (f !== undefined)
+          abort(`threshold ${f.metric} ${f.expression} failed (actual ${f.actual}) and has abortOnFail`);
+      }
+      const phase: ProgressSnapshot['phase'] =
+        aborted || (loadEndMs !== undefined && live.elapsedMs > loadEndMs)
+          ? 'stopping'
+          : live.elapsedMs < scenario.load.warmup
+            ? 'warmup'
+            : 'measuring';
+      const snap = progressOf(live, prevDone, phase);
+      prevDone = snap.done;
+      opts.onProgress?.(snap, live);
+    }, TICK_MS);
+    let result: RunResult;
+    try {
+      result = await gen.done;
+    } finally {
+      clearInterval(tick);
+      opts.signal?.removeEventListener('abort', onSignal);
+    }
+    result.thresholds = evaluateThresholds(thresholdSourceFromResult(result), specs);
+    result.thresholds_ok = result.thresholds.every((t) => t.ok);
+    return result;
+  } finally {
+    await embedded?.stop();
+  }
+}

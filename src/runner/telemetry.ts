@@ -1,0 +1,154 @@
+// The runner's live metrics over OpenTelemetry (Prometheus exposition on --metrics-port), so
+// Grafana shows a run while it happens. GenAI client instruments per the semantic conventions
+// (seconds, recommended buckets), tokenstorm.runner.* for outcomes, active streams, drops and the
+// runner's own event-loop delay. Recorded per stream end and per content chunk gap: with worker
+// threads the values arrive in per-second batches and are recorded here, on the main thread.
+import type { Attributes } from '@opentelemetry/api';
+import type { Scenario } from '../scenario/schema.js';
+import { type MetricsEndpoint, startMetrics } from '../telemetry/metrics.js';
+import { ATTR, BUCKETS, GENAI, RUNNER } from '../telemetry/names.js';
+import type { LiveCounts } from './live.js';
+import type { StreamEnd } from './recorder.js';
+
+/** Where a thread's measurements go besides its recorder (telemetry, or a batch for the main thread). */
+export interface TelemetrySink {
+  streamEnded(e: StreamEnd): void;
+  /** One gap between consecutive content chunks, ms. */
+  chunkGap(ms: number): void;
+}
+
+export interface RunnerTelemetry extends TelemetrySink {
+  readonly url: string;
+  readonly endpoint: MetricsEndpoint;
+  /** Gauges read the latest live snapshot (active streams, drops, event-loop delay). */
+  observe(live: LiveCounts): void;
+  close(): Promise<void>;
+}
+
+const PROVIDER: Record<Scenario['target']['protocol'], string> = {
+  anthropic: 'anthropic',
+  openai: 'openai',
+  reference: 'tokenstorm',
+};
+
+export async function startRunnerTelemetry(
+  port: number,
+  scenario: Scenario,
+  host = '127.0.0.1',
+): Promise<RunnerTelemetry> {
+  const endpoint = await startMetrics({
+    serviceName: 'tokenstorm-runner',
+    host,
+    port,
+    views: {
+      [GENAI.clientDuration]: BUCKETS.duration,
+      [GENAI.clientTtfc]: BUCKETS.ttft,
+      [GENAI.clientTpoc]: BUCKETS.tpot,
+      [GENAI.tokenUsage]: BUCKETS.tokens,
+      [RUNNER.scheduleLag]: BUCKETS.ttft,
+    },
+  });
+  const m = endpoint.meter;
+  const duration = m.createHistogram(GENAI.clientDuration, {
+    description: 'Stream duration from its intended start to its end, as the runner saw it',
+    unit: 's',
+  });
+  const ttfc = m.createHistogram(GENAI.clientTtfc, {
+    description:
+      'Time from the intended start to the first content chunk (TTFT, coordinated omission included)',
+    unit: 's',
+  });
+  const tpoc = m.createHistogram(GENAI.clientTpoc, {
+    description: 'Time between consecutive content chunks of a stream',
+    unit: 's',
+  });
+  const usage = m.createHistogram(GENAI.tokenUsage, {
+    description: 'Input and output tokens per stream',
+    unit: '{token}',
+  });
+  const streams = m.createCounter(RUNNER.streams, {
+    description: 'Streams ended, by outcome',
+    unit: '{stream}',
+  });
+  const lag = m.createHistogram(RUNNER.scheduleLag, {
+    description: 'Intended start to actual start of each stream',
+    unit: 's',
+  });
+  let latest: LiveCounts | undefined;
+  m.createObservableGauge(RUNNER.activeStreams, {
+    description: 'Streams in flight',
+    unit: '{stream}',
+  }).addCallback((o) => o.observe(latest?.active ?? 0));
+  m.createObservableCounter(RUNNER.droppedArrivals, {
+    description: 'Open-model arrivals that found no free slot (after warm-up)',
+    unit: '{stream}',
+  }).addCallback((o) => o.observe(latest?.dropped_arrivals ?? 0));
+  m.createObservableGauge(RUNNER.eventLoopDelay, {
+    description: "p99 of the runner's own event-loop delay so far",
+    unit: 's',
+  }).addCallback((o) => o.observe((latest?.loopDelayP99Ms ?? 0) / 1000));
+
+  const base: Attributes = {
+    [ATTR.operation]: 'chat',
+    [ATTR.provider]: PROVIDER[scenario.target.protocol],
+    [ATTR.requestModel]: scenario.request.model,
+  };
+  const byOutcome = new Map<string, Attributes>();
+  const attrsFor = (e: StreamEnd): Attributes => {
+    const key = `${e.outcome}:${e.warmup}`;
+    let a = byOutcome.get(key);
+    if (a === undefined) {
+      a = { ...base, [ATTR.outcome]: e.outcome, 'tokenstorm.phase': e.warmup ? 'warmup' : 'measured' };
+      if (e.outcome !== 'completed') a[ATTR.errorType] = e.outcome;
+      byOutcome.set(key, a);
+    }
+    return a;
+  };
+  const input = { ...base, [ATTR.tokenType]: 'input' };
+  const output = { ...base, [ATTR.tokenType]: 'output' };
+  return {
+    url: endpoint.url!,
+    endpoint,
+    streamEnded(e) {
+      const a = attrsFor(e);
+      streams.add(1, a);
+      if (!Number.isNaN(e.startedAt)) lag.record(Math.max(0, e.startedAt - e.intendedAt) / 1000, base);
+      if (!Number.isNaN(e.firstTokenAt)) ttfc.record((e.firstTokenAt - e.intendedAt) / 1000, a);
+      duration.record((e.endAt - e.intendedAt) / 1000, a);
+      if (e.inputTokens !== undefined) usage.record(e.inputTokens, input);
+      usage.record(e.outputTokens ?? e.contentEvents, output);
+    },
+    chunkGap(ms) {
+      tpoc.record(ms / 1000, base);
+    },
+    observe(live) {
+      latest = live;
+    },
+    close: () => endpoint.close(),
+  };
+}
+
+/** Packs a thread's telemetry into arrays posted to the main thread once a second. */
+export class TelemetryBatch implements TelemetrySink {
+  ends: StreamEnd[] = [];
+  gaps: number[] = [];
+  streamEnded(e: StreamEnd): void {
+    this.ends.push(e);
+  }
+  chunkGap(ms: number): void {
+    this.gaps.push(ms);
+  }
+  /** Takes what was collected since the last call. */
+  drain(): { ends: StreamEnd[]; gaps: Float64Array } {
+    const out = { ends: this.ends, gaps: Float64Array.from(this.gaps) };
+    this.ends = [];
+    this.gaps = [];
+    return out;
+  }
+}
+
+/** Replays a batch from a worker into the main thread's telemetry. */
+export function replayBatch(sink: TelemetrySink, batch: { ends: StreamEnd[]; gaps: Float64Array }): void {
+  for (const e of batch.ends) sink.streamEnded(e);
+  for (const g of batch.gaps) sink.chunkGap(g);
+}
