@@ -32,6 +32,9 @@ import {
 
 export const FAULT_HEADER = 'x-tokenstorm-fault';
 
+/** Capped by the kernel's net.core.somaxconn (4096 on current Linux). */
+const LISTEN_BACKLOG = 4096;
+
 export interface MockServerOptions {
   host?: string;
   port?: number;
@@ -314,7 +317,9 @@ export async function startMock(opts: MockServerOptions = {}): Promise<MockServe
       );
     };
     server.once('error', onError);
-    server.listen(opts.port ?? 0, host, () => {
+    // A deep accept queue: a load test opens thousands of connections at once, and Node's default
+    // backlog (511) makes the kernel drop SYNs, which clients retry after 1, 2, 4 s.
+    server.listen({ port: opts.port ?? 0, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });

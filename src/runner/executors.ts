@@ -46,6 +46,12 @@ export function splitInt(total: number, share: Share): number {
 }
 
 const CONTROL_TICK_MS = 50;
+/**
+ * Users started per event-loop turn when ramping. Starting thousands in one synchronous loop
+ * blocked the loop for 600 ms at 1,000 users (every connect is work), and the burst of SYNs
+ * overflowed the target's accept queue; batches let timestamps and the network keep up.
+ */
+const START_BATCH = 100;
 
 /** Piecewise-linear target concurrency over time (ms since t0) from stages. */
 export function concurrencyAt(load: ClosedLoad, tMs: number, share: Share): number {
@@ -71,6 +77,8 @@ class ClosedExecutor implements Executor {
   private started = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Think-time timers of users between streams: cleared when the load ends (none may outlive the run). */
+  private readonly thinking = new Set<NodeJS.Timeout>();
   private resolve: (() => void) | undefined;
   private readonly endMs: number;
   private readonly maxStreams: number;
@@ -104,6 +112,8 @@ class ClosedExecutor implements Executor {
   private finish(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    for (const t of this.thinking) clearTimeout(t);
+    this.thinking.clear();
     this.resolve?.();
     this.resolve = undefined;
   }
@@ -116,11 +126,14 @@ class ClosedExecutor implements Executor {
   private control(): void {
     if (this.ending) return this.finish();
     const target = concurrencyAt(this.load, this.host.now() - this.host.t0, this.share);
-    while (this.users < target && !this.ending) {
+    let batch = 0;
+    while (this.users < target && !this.ending && batch < START_BATCH) {
       this.users++;
+      batch++;
       this.next(this.host.now());
     }
-    this.timer = setTimeout(() => this.control(), CONTROL_TICK_MS);
+    if (this.users < target) this.timer = setTimeout(() => this.control(), 0);
+    else this.timer = setTimeout(() => this.control(), CONTROL_TICK_MS);
   }
 
   /** A user ready at `readyAt` starts its next stream, or retires. */
@@ -135,8 +148,21 @@ class ClosedExecutor implements Executor {
     this.host.startStream(readyAt, () => {
       const think = this.think(this.thinkRng);
       const endedAt = this.host.now();
-      if (think <= 0) this.next(endedAt);
-      else setTimeout(() => this.next(endedAt + think), think);
+      if (this.ending)
+        this.next(endedAt); // the user retires
+      // Not synchronously: the stream's connection goes back to the pool only after this callback
+      // returns, and starting now would open a new connection per stream. The turn it waits counts
+      // as schedule lag (the user was ready at endedAt).
+      else if (think <= 0) setImmediate(() => this.next(endedAt));
+      // A timer can fire up to ~1 ms early against performance.now() (libuv's clock counts whole
+      // ms): a stream must never start before its intended time, or TTFT from it is understated.
+      else {
+        const t = setTimeout(() => {
+          this.thinking.delete(t);
+          this.next(Math.min(endedAt + think, this.host.now()));
+        }, think);
+        this.thinking.add(t);
+      }
     });
   }
 }
@@ -171,6 +197,7 @@ class OpenExecutor implements Executor {
   run(): Promise<void> {
     return new Promise((resolve) => {
       this.resolve = resolve;
+      if (this.stopped) return resolve(); // stopped (aborted) before it began
       this.tick();
     });
   }

@@ -58,6 +58,15 @@ export class HealthMonitor {
     };
   }
 
+  /**
+   * Forgets the event-loop delay seen so far. Called once the runner itself is warm: the first
+   * streams compile undici's and our hot paths (one-off pauses of tens of ms), which says nothing
+   * about whether the client keeps up under load.
+   */
+  resetLoopDelay(): void {
+    this.loop.reset();
+  }
+
   /** The event-loop delay p99 so far, ms (cheap: read from the native histogram). */
   loopDelayP99(): number {
     return this.loop.count === 0

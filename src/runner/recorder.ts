@@ -139,7 +139,15 @@ export class Recorder {
     const ttft = e.firstTokenAt - e.intendedAt;
     ms('ttft_ms', ttft);
     ms('ttft_service_ms', e.firstTokenAt - e.sentAt);
-    const tokens = e.outputTokens ?? e.contentEvents;
+    // Usage is cumulative, so a stream that ended before its final usage (truncated, stalled, …) may
+    // carry only the opening figure (Anthropic's message_start says output_tokens: 1): then the
+    // content events that did arrive are the better count.
+    const tokens =
+      e.outputTokens === undefined
+        ? e.contentEvents
+        : e.outcome === 'completed'
+          ? e.outputTokens
+          : Math.max(e.outputTokens, e.contentEvents);
     if (e.outputTokens !== undefined) this.usageStreams++;
     else this.countedStreams++;
     this.outputTotal += tokens;

@@ -46,28 +46,21 @@ export function requestSpec(url: string, protocol: Protocol, scenario: Scenario)
   let body: (rng: Rng) => string;
   switch (protocol) {
     case 'reference':
-      body = (rng) =>
-        JSON.stringify({
-          messages: [{ role: 'user', content: prompt(rng) }],
-          model: req.model,
-          max_tokens: req.max_tokens,
-          system: req.system,
-          temperature: req.temperature,
-          ...extra,
-        });
-      break;
-    case 'anthropic':
+    case 'anthropic': {
+      // The reference server takes the Messages API's fields; only the upstream needs stream: true.
+      const stream = protocol === 'anthropic' ? { stream: true } : {};
       body = (rng) =>
         JSON.stringify({
           model: req.model,
           max_tokens: req.max_tokens,
-          stream: true,
+          ...stream,
           system: req.system,
           temperature: req.temperature,
           messages: [{ role: 'user', content: prompt(rng) }],
           ...extra,
         });
       break;
+    }
     case 'openai':
       body = (rng) =>
         JSON.stringify({
