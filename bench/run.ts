@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   sse: () => import('./sse.bench.js'),
   mock: () => import('./mock.bench.js'),
   server: () => import('./server.bench.js'),
+  runner: () => import('./runner.bench.js'),
 };
 
 const names = process.argv.slice(2).filter((a) => a !== '--');
