@@ -1,12 +1,14 @@
 // `npm run bench -- server`: what the reference server adds on top of its upstream, against
 // the tutorial proxy (one messages.stream() per request, each text delta re-emitted) on the
 // same SDK, measured in the same run. Mock, proxy and load client are separate processes.
+import { availableParallelism } from 'node:os';
 import { type LoadClient, startLoadClient } from './lib/client.js';
 import { type Child, cpuSeconds, delay, fmt, rssBytes, spawnNode, table } from './lib/proc.js';
 
 const TOKENS = 50;
 const ITL_MS = 20;
 const WINDOW_MS = 6000;
+const RSS_SAMPLES = 12;
 
 interface Target {
   name: string;
@@ -75,33 +77,51 @@ const targets: Target[] = [
 interface Result {
   streamsPerSec: number;
   cpuMsPerStream: number;
+  /** CPU cores the target process used, and the mock and load client together. */
+  cores: number;
+  otherCores: number;
   ttftP50: number;
   ttftP99: number;
   rssPerStreamKb: number;
   errors: number;
 }
 
-async function run(pid: number, client: LoadClient, n: number, idleRss: number): Promise<Result> {
+async function run(
+  pid: number,
+  others: number[],
+  client: LoadClient,
+  n: number,
+  idleRss: number,
+): Promise<Result> {
   const deadline = performance.now() + 30_000;
   while ((await client.stats()).started < n && performance.now() < deadline) await delay(100);
   await delay(2000);
   await client.resetTtft();
   const s0 = await client.stats();
   const cpu0 = cpuSeconds(pid);
+  const others0 = others.map(cpuSeconds);
   const t0 = performance.now();
-  await delay(WINDOW_MS / 2);
-  const rss = rssBytes(pid);
-  await delay(WINDOW_MS / 2);
+  // RSS moves with the garbage collector's cycle: one sample can land anywhere in it, so
+  // take the median of samples across the window.
+  const rss: number[] = [];
+  for (let i = 0; i < RSS_SAMPLES; i++) {
+    await delay(WINDOW_MS / RSS_SAMPLES);
+    rss.push(rssBytes(pid));
+  }
   const cpu1 = cpuSeconds(pid);
+  const others1 = others.map(cpuSeconds);
   const s1 = await client.stats();
   const elapsed = (performance.now() - t0) / 1000;
   const streams = Math.max(1, s1.streams - s0.streams);
+  rss.sort((a, b) => a - b);
   return {
     streamsPerSec: streams / elapsed,
     cpuMsPerStream: ((cpu1 - cpu0) * 1000) / streams,
+    cores: (cpu1 - cpu0) / elapsed,
+    otherCores: others1.reduce((sum, c, i) => sum + c - others0[i]!, 0) / elapsed,
     ttftP50: s1.ttft.p50,
     ttftP99: s1.ttft.p99,
-    rssPerStreamKb: Math.max(0, rss - idleRss) / n / 1024,
+    rssPerStreamKb: Math.max(0, rss[rss.length >> 1]! - idleRss) / n / 1024,
     errors: s1.errors - s0.errors,
   };
 }
@@ -143,7 +163,8 @@ export default async function serverBench(): Promise<void> {
         });
         try {
           const cpuPid = proc.child.pid;
-          results.set(`${t.name}@${n}`, await run(cpuPid, client, n, idleRss));
+          const others = direct ? [client.child.pid] : [mockChild.pid, client.child.pid];
+          results.set(`${t.name}@${n}`, await run(cpuPid, others, client, n, idleRss));
         } finally {
           await client.child.kill();
           if (!direct) await proc.child.kill();
@@ -166,6 +187,8 @@ export default async function serverBench(): Promise<void> {
           direct ? '-' : fmt(r.ttftP99 - base.ttftP99, 1),
           fmt(r.cpuMsPerStream, 3),
           direct ? '-' : fmt(r.cpuMsPerStream / tutorial.cpuMsPerStream, 2),
+          fmt(r.cores, 2),
+          fmt(r.otherCores, 2),
           direct ? '-' : fmt(r.rssPerStreamKb, 1),
           r.errors,
         ]);
@@ -185,6 +208,8 @@ export default async function serverBench(): Promise<void> {
           'overhead p99',
           'CPU ms/stream',
           'CPU vs tutorial',
+          'cores',
+          'others cores',
           'RSS KB/open stream',
           'errors',
         ],
@@ -193,6 +218,10 @@ export default async function serverBench(): Promise<void> {
     );
     console.log(
       'Targets: at 1,000 streams TTFT overhead p99 <= 5 ms, CPU <= 0.25 x tutorial proxy, RSS <= 64 KB per open stream.',
+    );
+    console.log(
+      `cores: the target's CPU use; others: the mock and the load client's (this host has ${availableParallelism()} cores;` +
+        ' a target near 1.0 core is saturated: one event loop).',
     );
   } finally {
     await Promise.all(children.map((c) => c.kill()));

@@ -1,9 +1,10 @@
 // The reference streaming server: routes, protection (auth, limits, validation, CORS),
 // the stream registry, heartbeats, batching, resume, cancel and graceful shutdown.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 import type Anthropic from '@anthropic-ai/sdk';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { z } from 'zod';
@@ -14,10 +15,10 @@ import { type MockServer, startMock } from '../mock/server.js';
 import { authenticate, loadAuthTokens, RateLimiter } from './auth.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { modelAttrs, type ServerMetrics, startServerMetrics } from './metrics.js';
+import { modelAttrs, outcomeAttrs, type ServerMetrics, startServerMetrics, tokenAttrs } from './metrics.js';
 import { ServerStream, type StreamHooks } from './stream.js';
 import { createUpstreamClient, mapUpstreamError, pumpUpstream, type UpstreamParams } from './upstream.js';
-import { createUndiciFetch, takeRawBody } from './upstream-fetch.js';
+import { createUndiciFetch, type RawBody, takeRawBody } from './upstream-fetch.js';
 import { HEARTBEAT, parseEventId } from './wire.js';
 
 const requestSchema = z
@@ -59,7 +60,20 @@ export interface StartServerOptions {
   /** Configuration of the in-process mock (only when config.upstream is unset). */
   mock?: MockConfigInput;
   logger?: Logger;
+  /**
+   * V8's --heap-growing-percent, set (process-wide) when the server runs on the main thread;
+   * 0 leaves V8's default. See docs/server.md, Performance.
+   */
+  heapGrowingPercent?: number;
 }
+
+const DEFAULT_HEAP_GROWING_PERCENT = 20;
+
+const SHUTDOWN_ERROR = {
+  type: 'server_shutdown',
+  message: 'The server is shutting down; resume or retry elsewhere.',
+  retryable: true,
+} as const;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -69,6 +83,13 @@ const SSE_HEADERS = {
 
 export async function startReferenceServer(opts: StartServerOptions): Promise<ReferenceServer> {
   const config = parseServeConfig(opts.config);
+  // V8 lets the old generation grow to about twice what is live before a full collection.
+  // Every stream's objects live long enough to be promoted, then die, so under load that
+  // slack is most of the server's RSS: a smaller growth step about halves RSS at 1,000
+  // streams for a few percent more CPU. It is process-wide, so it is only set by a server
+  // that runs on the main thread (not embedded in a runner's worker).
+  const growing = opts.heapGrowingPercent ?? DEFAULT_HEAP_GROWING_PERCENT;
+  if (growing > 0 && isMainThread) setFlagsFromString(`--heap-growing-percent=${Math.floor(growing)}`);
   const log = opts.logger ?? createLogger(config.log_level);
   const tokens = config.auth_tokens_file ? loadAuthTokens(config.auth_tokens_file) : undefined;
   const limiter = new RateLimiter(config.rate_limit_rps, config.rate_limit_burst);
@@ -94,8 +115,13 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
   let upstreamLive = 0;
   let draining = false;
   const dirty = new Set<ServerStream>();
+  /** Streams whose upstream request is being opened → settles when that is over. */
+  const opening = new Map<ServerStream, Promise<void>>();
+  /** Shutdown has ended the drain: streams still opening end with server_shutdown. */
+  let shutdownCut = false;
   let flushTimer: NodeJS.Timeout | undefined;
   const now = () => performance.now();
+  const retryLine = `retry: ${config.retry_ms}\n\n`;
 
   const hooks: StreamHooks = {
     onBackpressure: () => metrics.backpressureWaits.add(1),
@@ -122,10 +148,9 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       metrics.duration.record(seconds, attrs);
       if (s.tokens > 1 && s.firstTokenAt > 0)
         metrics.tpot.record((s.endedAt - s.firstTokenAt) / 1000 / (s.tokens - 1), attrs);
-      if (s.inputTokens > 0)
-        metrics.tokenUsage.record(s.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
-      metrics.tokenUsage.record(s.outputTokens || s.tokens, { ...attrs, 'gen_ai.token.type': 'output' });
-      metrics.streams.add(1, { 'tokenstorm.outcome': s.outcome! });
+      if (s.inputTokens > 0) metrics.tokenUsage.record(s.inputTokens, tokenAttrs(s.model, 'input'));
+      metrics.tokenUsage.record(s.outputTokens || s.tokens, tokenAttrs(s.model, 'output'));
+      metrics.streams.add(1, outcomeAttrs(s.outcome!));
       if (s.span) {
         s.span.setAttributes({
           'gen_ai.usage.input_tokens': s.inputTokens,
@@ -136,6 +161,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
         if (s.outcome !== 'completed' && s.outcome !== 'cancelled')
           s.span.setStatus({ code: SpanStatusCode.ERROR, message: s.outcome! });
         s.span.end();
+        s.span = undefined; // a finished stream is kept for the resume grace: keep it small
       }
       if (s.outcome === 'cancelled' || s.outcome === 'client_gone' || s.outcome === 'server_shutdown')
         metrics.upstreamAborts.add(1);
@@ -150,19 +176,38 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
         resumes: s.resumes,
       });
       // Keep the finished stream for the resume grace so a client that lost the tail can fetch it.
-      // (The timer leaves `retained` when it fires: a fired timer still holds `s`, replay buffer and all.)
-      const retain = setTimeout(
-        () => {
-          retained.delete(retain);
-          forget(s);
-        },
-        Math.max(config.resume_grace_ms, 1),
-      );
-      retain.unref();
-      retained.add(retain);
+      retain(s);
     },
   };
-  const retained = new Set<NodeJS.Timeout>();
+
+  // Finished streams wait out the resume grace in a FIFO (the grace is the same for all, so
+  // it is in expiry order) under one timer, rather than one timer and closure per stream.
+  const retained: ({ s: ServerStream; until: number } | undefined)[] = [];
+  let retainedHead = 0;
+  let retainTimer: NodeJS.Timeout | undefined;
+  const retain = (s: ServerStream): void => {
+    retained.push({ s, until: now() + config.resume_grace_ms });
+    if (retainTimer === undefined) scheduleForget();
+  };
+  const scheduleForget = (): void => {
+    const next = retained[retainedHead];
+    if (next === undefined) return;
+    retainTimer = setTimeout(forgetExpired, Math.max(1, Math.ceil(next.until - now())));
+    retainTimer.unref();
+  };
+  const forgetExpired = (): void => {
+    retainTimer = undefined;
+    const t = now();
+    while (retainedHead < retained.length && retained[retainedHead]!.until <= t) {
+      forget(retained[retainedHead]!.s);
+      retained[retainedHead++] = undefined;
+    }
+    if (retainedHead > 1024 && retainedHead * 2 > retained.length) {
+      retained.splice(0, retainedHead);
+      retainedHead = 0;
+    }
+    scheduleForget();
+  };
 
   function forget(s: ServerStream): void {
     if (streams.get(s.id) === s) streams.delete(s.id);
@@ -334,6 +379,11 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       });
     // Again: other streams may have started while this body was read (the cap must hold).
     if (overCapacity(res)) return;
+    if (shutdownCut) {
+      res.setHeader('connection', 'close');
+      res.setHeader('retry-after', '1');
+      return reject(res, 503, 'draining', 'The server is shutting down; retry on another instance.');
+    }
     const params: UpstreamParams = {
       model: r.model ?? config.default_model,
       max_tokens: r.max_tokens ?? 1024,
@@ -341,7 +391,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       system: r.system,
       temperature: r.temperature,
     };
-    const id = randomBytes(16).toString('base64url');
+    const id = newStreamId();
     const s = new ServerStream(
       id,
       principal,
@@ -371,7 +421,9 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     };
     const gone = () => s.upstream.abort();
     res.once('close', gone);
-    let upstreamBody: Readable;
+    let upstreamBody: RawBody;
+    let opened!: () => void;
+    opening.set(s, new Promise<void>((r) => (opened = r)));
     try {
       const response = await client.messages
         .create({ ...params, stream: true }, { signal: s.upstream.signal })
@@ -381,9 +433,19 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       upstreamBody = raw;
     } catch (err) {
       endUpstream();
+      res.off('close', gone);
+      if (shutdownCut && !res.destroyed) {
+        // The drain timeout ended while the upstream request was still opening: the client
+        // gets a stream whose only answer is the retryable server_shutdown error.
+        streams.set(id, s);
+        res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
+        s.meta();
+        s.attach(res, 0, false, retryLine);
+        s.error(SHUTDOWN_ERROR, 'server_shutdown', now());
+        return;
+      }
       active--;
       metrics.activeStreams.add(-1);
-      res.off('close', gone);
       s.span.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream refused' });
       s.span.end();
       if (res.destroyed) return;
@@ -393,6 +455,9 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       else if (refusal.status === 503) metrics.shedRequests.add(1);
       sendJson(res, refusal.status, { error: { type: refusal.type, message: refusal.message } });
       return;
+    } finally {
+      opening.delete(s);
+      opened();
     }
     res.off('close', gone);
     streams.set(id, s);
@@ -401,10 +466,10 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       hooks.onClientGone(s);
     } else {
       res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
-      res.write(`retry: ${config.retry_ms}\n\n`);
     }
     s.meta();
-    if (!res.destroyed) s.attach(res, 0, config.flush_interval_ms > 0);
+    // The headers, the retry line and the first events go out in one write.
+    if (!res.destroyed) s.attach(res, 0, config.flush_interval_ms > 0, retryLine);
     pumpUpstream(s, upstreamBody, { now, onUpstreamEnd: endUpstream });
   };
 
@@ -444,8 +509,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     metrics.resumes.add(1);
     s.span?.addEvent('resume', { 'tokenstorm.last_event_seq': afterSeq });
     res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': s.id });
-    res.write(`retry: ${config.retry_ms}\n\n`);
-    s.attach(res, afterSeq, config.flush_interval_ms > 0);
+    s.attach(res, afterSeq, config.flush_interval_ms > 0, retryLine);
   };
 
   const cancel = (s: ServerStream, res: ServerResponse): void => {
@@ -495,24 +559,21 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       server.closeIdleConnections();
       const deadline = now() + config.drain_timeout_ms;
       while (active > 0 && now() < deadline) await waitForActive(Math.min(50, deadline - now()));
-      for (const s of streams.values()) {
-        if (!s.ended)
-          s.error(
-            {
-              type: 'server_shutdown',
-              message: 'The server is shutting down; resume or retry elsewhere.',
-              retryable: true,
-            },
-            'server_shutdown',
-            now(),
-          );
-      }
+      for (const s of streams.values()) if (!s.ended) s.error(SHUTDOWN_ERROR, 'server_shutdown', now());
+      // Streams whose upstream request is still opening: abort it, and each one's client is
+      // sent server_shutdown by startStream (see shutdownCut); wait for that.
+      shutdownCut = true;
+      const pending = [...opening.values()];
+      for (const s of opening.keys()) s.upstream.abort();
+      await Promise.all(pending);
       // Let the terminal events reach the sockets, then close what is left.
       await new Promise<void>((r) => setImmediate(r));
       clearInterval(heartbeatTimer);
       clearTimeout(flushTimer);
       flushDirty();
-      for (const t of retained) clearTimeout(t);
+      clearTimeout(retainTimer);
+      retained.length = 0;
+      retainedHead = 0;
       for (const s of streams.values()) forget(s);
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
@@ -575,3 +636,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;
+
+// Stream ids: 128 random bits, base64url. Drawn from a pool refilled 256 ids at a time
+// (one call into the CSPRNG rather than one per stream).
+const ID_BYTES = 16;
+const idPool = Buffer.alloc(ID_BYTES * 256);
+let idNext = idPool.length;
+
+function newStreamId(): string {
+  if (idNext === idPool.length) {
+    randomFillSync(idPool);
+    idNext = 0;
+  }
+  const id = idPool.toString('base64url', idNext, idNext + ID_BYTES);
+  idNext += ID_BYTES;
+  return id;
+}

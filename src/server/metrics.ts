@@ -110,17 +110,56 @@ export async function startServerMetrics(host: string, port: number | undefined)
 }
 
 // Clients choose the model name, so its label values are capped: past MAX_MODEL_LABELS
-// distinct names every new one is recorded as "other" (bounded cardinality).
+// distinct names every new one is recorded as "other" (bounded cardinality). The attribute
+// objects are built once per label: recording with a fresh object costs a hash of it.
 const MAX_MODEL_LABELS = 20;
-const modelLabels = new Map<string, Attributes>();
+interface ModelLabels {
+  base: Attributes;
+  input: Attributes;
+  output: Attributes;
+}
+const modelLabels = new Map<string, ModelLabels>();
+let otherLabels: ModelLabels | undefined;
+
+function labelsFor(model: string): ModelLabels {
+  const known = modelLabels.get(model);
+  if (known !== undefined) return known;
+  if (modelLabels.size >= MAX_MODEL_LABELS) {
+    otherLabels ??= makeLabels('other');
+    return otherLabels;
+  }
+  const made = makeLabels(model);
+  modelLabels.set(model, made);
+  return made;
+}
+
+function makeLabels(label: string): ModelLabels {
+  const base = { [ATTR.operation]: 'chat', [ATTR.provider]: 'anthropic', [ATTR.requestModel]: label };
+  return {
+    base: Object.freeze(base),
+    input: Object.freeze({ ...base, [ATTR.tokenType]: 'input' }),
+    output: Object.freeze({ ...base, [ATTR.tokenType]: 'output' }),
+  };
+}
 
 /** Attributes for a stream's GenAI metrics. */
 export function modelAttrs(model: string): Attributes {
-  let a = modelLabels.get(model);
+  return labelsFor(model).base;
+}
+
+/** Attributes for gen_ai.client.token.usage. */
+export function tokenAttrs(model: string, type: 'input' | 'output'): Attributes {
+  return labelsFor(model)[type];
+}
+
+const outcomeLabels = new Map<string, Attributes>();
+
+/** Attributes for tokenstorm.server.streams (outcomes are a closed set). */
+export function outcomeAttrs(outcome: string): Attributes {
+  let a = outcomeLabels.get(outcome);
   if (a === undefined) {
-    const label = modelLabels.size < MAX_MODEL_LABELS ? model : 'other';
-    a = Object.freeze({ [ATTR.operation]: 'chat', [ATTR.provider]: 'anthropic', [ATTR.requestModel]: label });
-    if (label !== 'other') modelLabels.set(model, a);
+    a = Object.freeze({ [ATTR.outcome]: outcome });
+    outcomeLabels.set(outcome, a);
   }
   return a;
 }

@@ -2,12 +2,12 @@
 // typed errors apply until the response headers arrive) over an undici-based fetch
 // (upstream-fetch.ts), and the streaming body is decoded on the hot path by our own SSE
 // decoder and protocol accumulator rather than the SDK's stream helpers.
-import type { Readable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
 import { AnthropicAccumulator } from '../protocols/anthropic.js';
 import type { StreamEvent } from '../protocols/types.js';
 import { SseDecoder } from '../sse/decoder.js';
 import type { ServerStream } from './stream.js';
+import type { RawBody } from './upstream-fetch.js';
 
 export interface UpstreamParams {
   model: string;
@@ -76,6 +76,12 @@ export function mapUpstreamError(err: unknown): UpstreamRefusal {
   };
 }
 
+function abortError(): Error {
+  const err = new Error('The upstream request was aborted.');
+  err.name = 'AbortError';
+  return err;
+}
+
 /** Errors upstream may send in-band that are worth retrying. */
 function retryable(errorType: string): boolean {
   return errorType === 'overloaded_error' || errorType === 'api_error' || errorType === 'rate_limit_error';
@@ -87,12 +93,12 @@ export interface PumpHooks {
 }
 
 /**
- * Reads the upstream body (a Node stream) into the stream until a terminal event, an
+ * Reads the upstream body into the stream until a terminal event, an
  * error, or an abort. Never throws: every way the upstream can end becomes the stream's
  * terminal event. Events decoded from one upstream chunk are written to the client in one
- * corked write.
+ * write.
  */
-export function pumpUpstream(stream: ServerStream, body: Readable, hooks: PumpHooks): void {
+export function pumpUpstream(stream: ServerStream, body: RawBody, hooks: PumpHooks): void {
   const onEvent = (e: StreamEvent): void => {
     switch (e.kind) {
       case 'token':
@@ -124,63 +130,65 @@ export function pumpUpstream(stream: ServerStream, body: Readable, hooks: PumpHo
   };
   const acc = new AnthropicAccumulator(onEvent);
   const decoder = new SseDecoder({ onEvent: (ev) => acc.push(ev) });
+  // Aborting the stream's controller aborts the request here, not through the SDK: the SDK
+  // forwards our signal to its request only until it has dropped the Response (it lets go of
+  // its listener when the Response is garbage-collected, and the server keeps no Response).
+  const signal = stream.upstream.signal;
+  const onAbort = (): void => body.abort(abortError());
   let finished = false;
   const finish = (): void => {
     if (finished) return;
     finished = true;
+    signal.removeEventListener('abort', onAbort);
     hooks.onUpstreamEnd(stream);
+    stream.upstreamOver();
   };
-  body.on('data', (chunk: Buffer) => {
-    if (stream.ended) return; // the rest of a finished response (its end) is read and dropped
-    stream.cork();
-    const err = decoder.decode(chunk);
-    stream.uncork();
-    if (err) {
-      stream.error(
-        { type: 'upstream_protocol_error', message: err.message, retryable: true },
-        'upstream_error',
-        hooks.now(),
-      );
-      stream.upstream.abort();
-    }
-  });
-  body.on('end', () => {
-    if (!stream.ended) {
-      decoder.flush();
-      acc.end();
-      stream.error(
-        {
-          type: 'upstream_truncated',
-          message: 'The upstream stream ended without message_stop.',
-          retryable: true,
-        },
-        'upstream_error',
-        hooks.now(),
-      );
-    }
-    finish();
-  });
-  body.on('error', (err) => {
-    // An abort of ours (cancel, shutdown, resume grace over) already ended the stream.
-    if (!stream.ended)
-      stream.error(
-        {
-          type: 'upstream_error',
-          message: `The upstream connection failed: ${err.message}`,
-          retryable: true,
-        },
-        'upstream_error',
-        hooks.now(),
-      );
-    finish();
-  });
-  body.on('close', () => {
-    if (!stream.ended)
-      stream.error(
-        { type: 'upstream_error', message: 'The upstream connection closed mid-stream.', retryable: true },
-        'upstream_error',
-        hooks.now(),
-      );
-    finish();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  body.start({
+    data(chunk) {
+      if (stream.ended) return; // the rest of a finished response (its end) is read and dropped
+      stream.beginBatch();
+      const err = decoder.decode(chunk);
+      stream.endBatch();
+      if (err) {
+        stream.error(
+          { type: 'upstream_protocol_error', message: err.message, retryable: true },
+          'upstream_error',
+          hooks.now(),
+        );
+        stream.upstream.abort();
+      }
+    },
+    end() {
+      if (!stream.ended) {
+        decoder.flush();
+        acc.end();
+        stream.error(
+          {
+            type: 'upstream_truncated',
+            message: 'The upstream stream ended without message_stop.',
+            retryable: true,
+          },
+          'upstream_error',
+          hooks.now(),
+        );
+      }
+      finish();
+    },
+    error(err) {
+      // An abort of ours (cancel, shutdown, resume grace over) already ended the stream.
+      if (!stream.ended)
+        stream.error(
+          {
+            type: 'upstream_error',
+            message: `The upstream connection failed: ${err.message}`,
+            retryable: true,
+          },
+          'upstream_error',
+          hooks.now(),
+        );
+      finish();
+    },
   });
 }

@@ -2,12 +2,15 @@
 // upstream keeps running for the resume grace, then is aborted (the mock sees it), and the
 // metrics say so; with grace 0 the abort is at once; cancel ends the stream at once.
 import type { ServerResponse } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   dataOf,
   expectWholeStream,
   fastMock,
   openStream,
+  resumeStream,
   serverMetric,
   useServers,
   waitFor,
@@ -15,6 +18,9 @@ import {
 import { nextServerResponse } from '../helpers/stream.js';
 
 const start = useServers();
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 /** Resolves with performance.now() when the mock's side of the upstream request closes. */
 function closedAt(res: ServerResponse): Promise<number> {
@@ -78,6 +84,39 @@ describe('client disconnect', () => {
     await waitFor('the upstream request to end', () => server.upstreamInFlight() === 0);
   });
 
+  it('a stream that finished while its client was away is resumed whole; then nothing is unread', async () => {
+    const server = await start({ resume_grace_ms: 1000 }, fastMock(1));
+    const ac = new AbortController();
+    const first = await openStream(
+      server.url,
+      { prompt: 'back soon', max_tokens: 200 },
+      {
+        signal: ac.signal,
+        onEvent: (_ev, all) => {
+          if (all.filter((e) => e.type === 'delta').length === 2) ac.abort();
+        },
+      },
+    );
+    const id = first.headers.get('x-stream-id')!;
+    const seen = first.events.filter((e) => e.type !== 'error');
+    await waitFor('the upstream to complete the stream', () => server.activeStreams() === 0);
+    expect(
+      await serverMetric(server, 'tokenstorm_server_streams_total', { tokenstorm_outcome: 'completed' }),
+    ).toBe(1);
+    // Resume after the last event this client saw: the rest comes from the finished stream's buffer.
+    const rest = await resumeStream(server.url, id, seen.at(-1)!.id);
+    expect(rest.status).toBe(200);
+    const { deltas } = expectWholeStream([...seen, ...rest.events], id);
+    expect(deltas).toBe(200);
+    await waitFor('the stream to be forgotten', async () => {
+      const res = await fetch(`${server.url}/v1/chat/stream/${id}`);
+      await res.body?.cancel();
+      return res.status === 404;
+    });
+    // Every token reached a client (through the resume), so none is counted as unread.
+    expect(await serverMetric(server, 'tokenstorm_server_upstream_unread_tokens_total')).toBe(0);
+  });
+
   it('with --resume-grace-ms 0 aborts the upstream at once', async () => {
     const server = await start({ resume_grace_ms: 0 }, fastMock(5));
     const mock = server.mock!;
@@ -124,6 +163,39 @@ describe('client disconnect', () => {
 });
 
 describe('cancel', () => {
+  it('aborts the upstream even after a garbage collection dropped what the SDK held', async () => {
+    // The SDK forwards the stream's abort signal to its request only while the Response it
+    // returned is alive; the server keeps none, so the abort must not depend on that.
+    const server = await start({}, fastMock(10));
+    const mock = server.mock!;
+    const upstreamRes = nextServerResponse(mock);
+    const ac = new AbortController();
+    let id: string | undefined;
+    const third = new Promise<void>((resolve) => {
+      void openStream(
+        server.url,
+        { prompt: 'collect me', max_tokens: 2000 },
+        {
+          signal: ac.signal,
+          onEvent: (ev, all) => {
+            id ??= ev.id?.split(':')[0];
+            if (all.filter((e) => e.type === 'delta').length === 3) resolve();
+          },
+        },
+      ).catch(() => {});
+    });
+    await third;
+    gc();
+    gc();
+    // FinalizationRegistry callbacks run in a task of their own after the collection.
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    const answer = await fetch(`${server.url}/v1/chat/stream/${id}/cancel`, { method: 'POST' });
+    expect(await answer.json()).toMatchObject({ status: 'cancelled' });
+    await closedAt(await upstreamRes);
+    await waitFor('the mock to count the abort', () => mock.stats.clientAborts === 1);
+    ac.abort();
+  });
+
   it('ends the stream promptly with done/cancelled and aborts the upstream', async () => {
     const server = await start({}, fastMock(10));
     const mock = server.mock!;

@@ -1,6 +1,7 @@
 // Resume (docs/server.md, GET /v1/chat/stream/:id): the real `eventsource` client reconnecting
 // by itself with Last-Event-ID after a forced disconnect, a second connection replacing the
 // first, the replay buffer's limits (410), and bad Last-Event-IDs (400).
+import type { ServerResponse } from 'node:http';
 import { EventSource } from 'eventsource';
 import { describe, expect, it } from 'vitest';
 import { mockText } from '../../src/mock/text.js';
@@ -174,6 +175,29 @@ describe('resume', () => {
     expect(none.status).toBe(200);
     expect(none.events).toEqual([]);
     expect(none.outcome).toBe('end');
+  });
+
+  it('a large replay is written in bounded pieces, and arrives whole', async () => {
+    const server = await start({ resume_grace_ms: 10_000, max_tokens_limit: 10_000 }, fastMock(0));
+    const r = await openStream(server.url, { prompt: 'a long one', max_tokens: 8000 });
+    const id = r.headers.get('x-stream-id')!;
+    expectWholeStream(r.events, id);
+    // Watch the socket of the resume request's response: no single write of the whole backlog.
+    const sizes: number[] = [];
+    server.server.once('request', (_req, res: ServerResponse) => {
+      const socket = res.socket!;
+      const write = socket.write.bind(socket) as (chunk: string | Buffer) => boolean;
+      socket.write = ((chunk: string | Buffer) => {
+        sizes.push(Buffer.byteLength(chunk));
+        return write(chunk);
+      }) as typeof socket.write;
+    });
+    const whole = await resumeStream(server.url, id, undefined);
+    expect(whole.events).toEqual(r.events.map((e, i) => ({ ...e, at: whole.events[i]!.at })));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(400 * 1024); // ~8000 events of ~60 bytes
+    expect(sizes.length).toBeGreaterThan(5);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(65 * 1024);
   });
 
   it('a finished stream is forgotten after the grace: 404', async () => {

@@ -20,7 +20,7 @@ import {
   useServers,
   waitFor,
 } from '../helpers/server.js';
-import { deferred } from '../helpers/stream.js';
+import { deferred, nextServerResponse } from '../helpers/stream.js';
 
 const start = useServers();
 const cli = useCli();
@@ -132,6 +132,36 @@ describe('graceful shutdown in-process', () => {
       expect(server.server.listening).toBe(false);
       // Every listener, socket and timer is gone (client sides of closed sockets within moments).
       await expectNothingLeftOpen(baseline);
+    } finally {
+      await (shutdown ?? server.shutdown());
+    }
+  });
+
+  it('a stream whose upstream is still opening when the drain ends gets server_shutdown', async () => {
+    const server = await startReferenceServer({
+      config: { ...BASE_CONFIG, drain_timeout_ms: 100 },
+      mock: fastMock(5, { faults: [{ kind: 'slow_headers', delay_ms: 60_000, probability: 1 }] }),
+    });
+    let shutdown: Promise<void> | undefined;
+    try {
+      const upstreamRes = nextServerResponse(server.mock!);
+      const stream = openStream(server.url, { prompt: 'still opening', max_tokens: 5 });
+      await upstreamRes; // the upstream has the request; its headers are 60 s away
+      expect(server.activeStreams()).toBe(1);
+      shutdown = server.shutdown();
+      const r = await stream;
+      await shutdown;
+      expect(r.status).toBe(200);
+      const id = r.headers.get('x-stream-id')!;
+      const terminal = expectOneTerminal(r.events, id);
+      expect(r.events.map((e) => e.type)).toEqual(['meta', 'error']);
+      expect(dataOf(terminal)).toEqual({
+        type: 'server_shutdown',
+        message: expect.any(String),
+        retryable: true,
+      });
+      expect(server.activeStreams()).toBe(0);
+      expect(server.upstreamInFlight()).toBe(0);
     } finally {
       await (shutdown ?? server.shutdown());
     }

@@ -21,7 +21,8 @@ describe('a slow consumer', () => {
       },
       fastMock(0), // as fast as the mock can: ~7 MB of events
     );
-    // Watch the server's side of the connection: how much it has queued in user space.
+    // Watch the server's side of the connection: how much it has queued in user space. The
+    // server writes event bytes to the response's socket (src/server/sink.ts), so watch that.
     let serverRes: ServerResponse | undefined;
     let maxQueued = 0;
     let writes = 0;
@@ -29,14 +30,15 @@ describe('a slow consumer', () => {
     const serverClosed = new Promise<void>((resolve) => {
       server.server.once('request', (_req, res: ServerResponse) => {
         serverRes = res;
-        const write = res.write.bind(res) as (chunk: string) => boolean;
-        res.write = ((chunk: string) => {
+        const socket = res.socket!;
+        const write = socket.write.bind(socket) as (chunk: string | Buffer) => boolean;
+        socket.write = ((chunk: string | Buffer) => {
           const ok = write(chunk);
           writes++;
-          id ??= /"stream_id":"([^"]+)"/.exec(chunk)?.[1];
+          id ??= /"stream_id":"([^"]+)"/.exec(String(chunk))?.[1];
           maxQueued = Math.max(maxQueued, res.writableLength);
           return ok;
-        }) as typeof res.write;
+        }) as typeof socket.write;
         res.once('close', () => resolve());
       });
     });

@@ -123,11 +123,17 @@ describe('heartbeats, batching and backpressure', () => {
   });
 
   it('a reader that pauses makes the server wait for drain (counted), and loses nothing', async () => {
+    // ~10 MB of events: more than the kernel's socket buffers take for a reader that never
+    // read, so the server's writes really are refused (the replay buffer holds it all).
     const server = await start(
-      { max_tokens_limit: 100_000, max_buffered_bytes: 64 * 1024 * 1024 },
+      {
+        max_tokens_limit: 100_000,
+        max_buffered_bytes: 64 * 1024 * 1024,
+        replay_buffer_bytes: 64 * 1024 * 1024,
+      },
       fastMock(0),
     );
-    const tokens = 40_000;
+    const tokens = 100_000;
     const body = JSON.stringify({ prompt: 'pause', max_tokens: tokens });
     const sock = connect(server.port, '127.0.0.1');
     try {
