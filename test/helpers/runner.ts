@@ -6,6 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterEach, expect } from 'vitest';
 import type { MockStatsSnapshot } from '../../src/mock/stats.js';
+import { LocalRun } from '../../src/runner/local.js';
+import type { StreamEnd } from '../../src/runner/recorder.js';
+import { buildResult } from '../../src/runner/result.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/schema.js';
 import { OUTCOMES } from '../../src/stats/metrics.js';
@@ -189,4 +192,31 @@ export function blockEventLoop(ms: number): number {
     // spin
   }
   return performance.now() - start;
+}
+
+/**
+ * Runs a scenario on this thread (no embedded target) and returns its result; `onEnd` sees every
+ * stream as it ends (warm-up ones included), for tests that need per-stream timestamps.
+ */
+export async function runLocal(
+  s: Scenario,
+  onEnd: (e: StreamEnd) => void = () => {},
+  timeoutMs = 60_000,
+): Promise<RunResult> {
+  const local = new LocalRun({
+    scenario: s,
+    url: s.target.url!,
+    share: { index: 0, count: 1 },
+    startEpochMs: performance.timeOrigin + performance.now(),
+    sink: { chunkGap: () => {}, streamEnded: onEnd },
+  });
+  const done = await within('the run', local.run(), timeoutMs);
+  const ctx = {
+    scenario: s,
+    file: null,
+    url: s.target.url!,
+    startEpochMs: performance.timeOrigin + local.t0,
+    workers: 1,
+  };
+  return buildResult(ctx, done);
 }

@@ -16,14 +16,18 @@
 //   reports it (schedule_lag_ms, headers_ms) rather than the mock. It is never below 200 ms.
 // - Counts: with seeded fault probabilities, the outcomes equal what the mock says it injected.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalRun } from '../../src/runner/local.js';
 import type { StreamEnd } from '../../src/runner/recorder.js';
-import { buildResult } from '../../src/runner/result.js';
 import { runScenario } from '../../src/runner/run.js';
 import type { Scenario } from '../../src/scenario/schema.js';
 import type { RunResult } from '../../src/stats/result.js';
 import { assertBuilt, useCli } from '../helpers/cli.js';
-import { expectOneOutcomeEach, type MockProcess, scenario, startMockProcess } from '../helpers/runner.js';
+import {
+  expectOneOutcomeEach,
+  type MockProcess,
+  runLocal,
+  scenario,
+  startMockProcess,
+} from '../helpers/runner.js';
 import { within } from '../helpers/server.js';
 
 const cli = useCli();
@@ -62,27 +66,10 @@ function median(xs: number[]): number {
 /** Runs on this thread, keeping every measured stream's timestamps. */
 async function runKeepingStreams(s: Scenario): Promise<{ result: RunResult; ends: StreamEnd[] }> {
   const ends: StreamEnd[] = [];
-  const local = new LocalRun({
-    scenario: s,
-    url: s.target.url!,
-    share: { index: 0, count: 1 },
-    startEpochMs: performance.timeOrigin + performance.now(),
-    sink: {
-      chunkGap: () => {},
-      streamEnded: (e) => {
-        if (!e.warmup) ends.push(e);
-      },
-    },
+  const result = await runLocal(s, (e) => {
+    if (!e.warmup) ends.push(e);
   });
-  const done = await within('the run', local.run(), 60_000);
-  const ctx = {
-    scenario: s,
-    file: null,
-    url: s.target.url!,
-    startEpochMs: performance.timeOrigin + local.t0,
-    workers: 1,
-  };
-  return { result: buildResult(ctx, done), ends };
+  return { result, ends };
 }
 
 describe(`${USERS} concurrent streams against the mock`, () => {

@@ -5,12 +5,16 @@
 // The mock runs in its own process (the built CLI), so blocking this thread's event loop delays the
 // runner only.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalRun } from '../../src/runner/local.js';
 import type { StreamEnd } from '../../src/runner/recorder.js';
-import { buildResult } from '../../src/runner/result.js';
 import { runScenario } from '../../src/runner/run.js';
 import { assertBuilt, useCli } from '../helpers/cli.js';
-import { blockEventLoop, expectOneOutcomeEach, scenario, startMockProcess } from '../helpers/runner.js';
+import {
+  blockEventLoop,
+  expectOneOutcomeEach,
+  runLocal,
+  scenario,
+  startMockProcess,
+} from '../helpers/runner.js';
 import { within } from '../helpers/server.js';
 
 const cli = useCli();
@@ -63,32 +67,16 @@ describe('open model', () => {
     const ends: StreamEnd[] = [];
     let blocked = 0;
     let blockTimer: NodeJS.Timeout | undefined;
-    const local = new LocalRun({
-      scenario: s,
-      url: s.target.url!,
-      share: { index: 0, count: 1 },
-      startEpochMs: performance.timeOrigin + performance.now(),
-      sink: {
-        chunkGap: () => {},
-        streamEnded: (e) => {
+    try {
+      const r = await runLocal(
+        s,
+        (e) => {
           ends.push(e);
           // After the 4th stream, with nothing in flight, this thread stops for 400 ms: the
           // arrivals due meanwhile (~4) can only start when it is free again.
           if (ends.length === 4) blockTimer = setTimeout(() => (blocked = blockEventLoop(BLOCK_MS)), 0);
         },
-      },
-    });
-    try {
-      const done = await within('the run', local.run(), 20_000);
-      const r = buildResult(
-        {
-          scenario: s,
-          file: null,
-          url: s.target.url!,
-          startEpochMs: performance.timeOrigin + local.t0,
-          workers: 1,
-        },
-        done,
+        20_000,
       );
       expectOneOutcomeEach(r);
       expect(blocked).toBeGreaterThanOrEqual(BLOCK_MS);
