@@ -2,19 +2,13 @@
 // own schedule. Served as JSON on GET /mock/stats so tests and benchmarks can compare what a
 // client saw with what the ground truth did. (Prometheus metrics come with the dashboards.)
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import hdr from 'hdr-histogram-js';
+import { type Histogram, newHistogram } from '../stats/histogram.js';
 import type { FaultKind } from './config.js';
 
-export type Histogram = ReturnType<typeof hdr.build>;
+export type { Histogram };
 
-/** A histogram of microsecond values up to one hour, 3 significant digits. */
-export function microsecondHistogram(): Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-}
+/** A histogram of microsecond values up to one hour, 3 significant digits (the runner's too). */
+export const microsecondHistogram = newHistogram;
 
 export interface HistogramSummary {
   count: number;

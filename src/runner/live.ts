@@ -3,7 +3,7 @@
 // and doubled the runner's event-loop delay p99): counts, plus only the histograms something
 // reads live — ttft_ms for progress and those named by abortOnFail thresholds. In this thread
 // they are the recorder's own (no copy); from a worker they travel encoded and are added up here.
-import { decodeHistogram, encodeHistogram, type Histogram, newHistogram } from '../stats/histogram.js';
+import { decodeHistogram, encodeHistogram, type Histogram } from '../stats/histogram.js';
 import { HISTOGRAMS, type HistogramName, OUTCOMES, type Outcome } from '../stats/metrics.js';
 import { histogramView, type ThresholdSource, thresholdSource } from '../stats/thresholds.js';
 import type { Recorder } from './recorder.js';
@@ -97,9 +97,10 @@ export function mergeLive(parts: readonly LiveWire[]): LiveSnapshot {
     out.outputTotal += p.outputTotal;
     for (const o of OUTCOMES) by_outcome[o] += p.by_outcome[o];
     for (const [n, enc] of Object.entries(p.hdr) as [HistogramName, string][]) {
-      const h = (histograms[n] ??= newHistogram());
       const d = decodeHistogram(enc);
-      h.add(d);
+      const h = histograms[n];
+      if (h === undefined) histograms[n] = d;
+      else h.add(d);
     }
   }
   return out;

@@ -1,13 +1,17 @@
 // From one thread's recorder to the result-file shape (src/stats/result.ts). Thresholds are
 // evaluated by the caller on the final (possibly merged) result.
 
+import { readFileSync } from 'node:fs';
 import type { Scenario } from '../scenario/schema.js';
 import { buildMetricEntries, computeRates } from '../stats/merge.js';
 import { RESULT_FORMAT, type RunResult } from '../stats/result.js';
 import { clientBoundWarnings, type HealthReport, lagGrowthMsPerMin } from './health.js';
 import type { Recorder } from './recorder.js';
 
-export const VERSION = '0.1.0';
+/** The package version (package.json sits two levels up from both src/runner and dist/runner). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface ResultContext {
   scenario: Scenario;

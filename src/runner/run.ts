@@ -17,6 +17,7 @@ import {
   thresholdSourceFromResult,
 } from '../stats/thresholds.js';
 import { type EmbeddedTarget, startEmbedded } from './embedded.js';
+import { loadEndMs } from './executors.js';
 import { type LiveSnapshot, type LiveWire, liveErrors, liveThresholdSource, mergeLive } from './live.js';
 import { LocalRun } from './local.js';
 import { buildResult, type ResultContext } from './result.js';
@@ -186,7 +187,8 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
     opts.signal?.addEventListener('abort', onSignal, { once: true });
     if (opts.signal?.aborted) onSignal();
     let prevDone = 0;
-    const loadEndMs = scenario.load.duration;
+    // When no new streams start any more (duration, or the end of the stages): 'stopping' after it.
+    const loadEnd = loadEndMs(scenario.load);
     const tick = setInterval(() => {
       const live = gen.live();
       if (live === undefined) return;
@@ -198,7 +200,7 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
           abort(`threshold ${f.metric} ${f.expression} failed (actual ${f.actual}) and has abortOnFail`);
       }
       const phase: ProgressSnapshot['phase'] =
-        aborted || (loadEndMs !== undefined && live.elapsedMs > loadEndMs)
+        aborted || live.elapsedMs > loadEnd
           ? 'stopping'
           : live.elapsedMs < scenario.load.warmup
             ? 'warmup'
