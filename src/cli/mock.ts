@@ -10,12 +10,14 @@ import {
   parseFaultSpec,
   parseMockConfig,
 } from '../mock/config.js';
+import { startMockMetrics } from '../mock/metrics.js';
 import { startMock } from '../mock/server.js';
 import { runUntilSignal } from './signals.js';
 
 interface MockArgs {
   host: string;
   port: number;
+  'metrics-port'?: number;
   profile?: string;
   seed?: number;
   'ttft-ms'?: number;
@@ -44,6 +46,11 @@ function builder(y: Argv): Argv<MockArgs> {
     .options({
       host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
       port: { type: 'number', default: 8081, describe: 'Port to listen on (0: any free port)' },
+      'metrics-port': {
+        type: 'number',
+        describe:
+          'Serve the mock metrics (tokenstorm.mock.*, Prometheus format) on this port (0: any free port) [default: off]',
+      },
       profile: {
         type: 'string',
         describe: 'YAML file with latency, capacity, output_tokens, faults (see docs/mock.md)',
@@ -182,16 +189,33 @@ async function handler(args: ArgumentsCamelCase<MockArgs>): Promise<void> {
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535)
     throw new TokenstormError('E_USAGE', `--port must be an integer from 0 to 65535, got ${args.port}`);
+  const metricsPort = args['metrics-port'];
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    throw new TokenstormError(
+      'E_USAGE',
+      `--metrics-port must be an integer from 0 to 65535, got ${metricsPort}`,
+    );
   const mock = await startMock({ host: args.host, port: args.port, config: cfg });
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : await startMockMetrics(mock, { host: args.host, port: metricsPort }).catch(async (err: unknown) => {
+          await mock.close();
+          throw err;
+        });
   process.stdout.write(
     `tokenstorm mock listening on ${mock.url}\n` +
       '  POST /v1/messages (Anthropic), POST /v1/chat/completions (OpenAI), GET /healthz, GET /mock/stats\n' +
+      (metrics?.url !== undefined ? `  metrics on ${metrics.url}\n` : '') +
       `${describeCapacity(cfg, args['input-tokens'], args['output-tokens'])}\n` +
       (cfg.faults.length > 0
         ? `  faults: ${cfg.faults.map((f) => `${f.kind} p=${f.probability}`).join(', ')}\n`
         : ''),
   );
-  await runUntilSignal(() => mock.close());
+  await runUntilSignal(async () => {
+    await mock.close();
+    await metrics?.close();
+  });
 }
 
 export const mockCommand: CommandModule<object, MockArgs> = {

@@ -3,6 +3,7 @@
 import type { Attributes, Counter, Histogram, UpDownCounter } from '@opentelemetry/api';
 import { type MetricsEndpoint, startMetrics } from '../telemetry/metrics.js';
 import { ATTR, BUCKETS, GENAI, SERVER } from '../telemetry/names.js';
+import type { StreamOutcome } from './stream.js';
 
 export interface ServerMetrics {
   readonly endpoint: MetricsEndpoint;
@@ -40,7 +41,7 @@ export async function startServerMetrics(host: string, port: number | undefined)
   const m = endpoint.meter;
   const counter = (name: string, description: string, unit: string) =>
     m.createCounter(name, { description, unit });
-  return {
+  const metrics: ServerMetrics = {
     endpoint,
     ttft: m.createHistogram(GENAI.serverTtft, {
       description:
@@ -107,7 +108,33 @@ export async function startServerMetrics(host: string, port: number | undefined)
       '{request}',
     ),
   };
+  // Counters start at 0 so that a rate() over them (a dashboard panel, an alert) has a series from
+  // the first scrape instead of appearing with the first event (Prometheus' advice on counters).
+  for (const c of [
+    metrics.resumes,
+    metrics.cancels,
+    metrics.upstreamAborts,
+    metrics.unreadTokens,
+    metrics.heartbeats,
+    metrics.backpressureWaits,
+    metrics.slowConsumerDrops,
+    metrics.shedRequests,
+    metrics.rateLimitedRequests,
+  ])
+    c.add(0);
+  for (const outcome of STREAM_OUTCOMES) metrics.streams.add(0, outcomeAttrs(outcome));
+  return metrics;
 }
+
+/** Every tokenstorm.outcome of tokenstorm.server.streams (StreamOutcome in ./stream.ts). */
+const STREAM_OUTCOMES: readonly StreamOutcome[] = [
+  'completed',
+  'cancelled',
+  'upstream_error',
+  'client_gone',
+  'slow_consumer',
+  'server_shutdown',
+];
 
 // Clients choose the model name, so its label values are capped: past MAX_MODEL_LABELS
 // distinct names every new one is recorded as "other" (bounded cardinality). The attribute

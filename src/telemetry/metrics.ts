@@ -10,6 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, MeterProvider, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { TokenstormError } from '../errors.js';
 import { BUCKETS } from './names.js';
+import { registerProcessMetrics } from './process.js';
 
 export interface MetricsEndpoint {
   readonly meter: Meter;
@@ -38,6 +39,8 @@ export interface MetricsOptions {
   host?: string;
   /** Port for GET /metrics; 0 picks a free port; undefined starts no listener. */
   port?: number | undefined;
+  /** Process CPU, memory and event-loop metrics (src/telemetry/process.ts); default: when listening. */
+  processMetrics?: boolean;
 }
 
 export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoint> {
@@ -48,6 +51,8 @@ export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoin
     readers: [exporter],
   });
   const meter = provider.getMeter(opts.serviceName);
+  const stopProcess =
+    (opts.processMetrics ?? opts.port !== undefined) ? registerProcessMetrics(meter) : () => {};
   let server: Server | undefined;
   let port: number | undefined;
   const host = opts.host ?? '127.0.0.1';
@@ -71,6 +76,10 @@ export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoin
         ),
       );
       s.listen(opts.port, host, () => resolve());
+    }).catch(async (err: unknown) => {
+      stopProcess();
+      await provider.shutdown();
+      throw err;
     });
     port = (s.address() as AddressInfo).port;
   }
@@ -85,6 +94,7 @@ export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoin
       return fake.done;
     },
     async close() {
+      stopProcess();
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {

@@ -35,6 +35,9 @@ export const ATTR = {
   tokenType: 'gen_ai.token.type',
   errorType: 'error.type',
   outcome: 'tokenstorm.outcome',
+  /** The scenario's name on every runner metric (one value per run: bounded). */
+  scenario: 'tokenstorm.scenario',
+  faultKind: 'tokenstorm.fault.kind',
 } as const;
 
 /** The reference server's own metrics (tokenstorm.server.*). */
@@ -61,4 +64,30 @@ export const RUNNER = {
   droppedArrivals: 'tokenstorm.runner.dropped_arrivals',
   eventLoopDelay: 'tokenstorm.runner.event_loop_delay',
   scheduleLag: 'tokenstorm.runner.schedule_lag',
+} as const;
+
+/** Process and runtime metrics of every program (semantic conventions: process.*, nodejs.*, v8js.*). */
+export const PROCESS = {
+  cpuTime: 'process.cpu.time',
+  memoryUsage: 'process.memory.usage',
+  heapUsed: 'v8js.memory.heap.used',
+  loopDelayP50: 'nodejs.eventloop.delay.p50',
+  loopDelayP99: 'nodejs.eventloop.delay.p99',
+  loopDelayMax: 'nodejs.eventloop.delay.max',
+  loopUtilization: 'nodejs.eventloop.utilization',
+} as const;
+
+/** The mock upstream's own metrics (tokenstorm.mock.*): the ground truth beside what clients saw. */
+export const MOCK = {
+  queueDepth: 'tokenstorm.mock.queue_depth',
+  busySlots: 'tokenstorm.mock.busy_slots',
+  slots: 'tokenstorm.mock.slots',
+  requests: 'tokenstorm.mock.requests',
+  shedRequests: 'tokenstorm.mock.shed_requests',
+  rejectedRequests: 'tokenstorm.mock.rejected_requests',
+  streamsStarted: 'tokenstorm.mock.streams.started',
+  streams: 'tokenstorm.mock.streams',
+  faults: 'tokenstorm.mock.faults',
+  tokens: 'tokenstorm.mock.tokens',
+  events: 'tokenstorm.mock.events',
 } as const;
