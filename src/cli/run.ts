@@ -19,6 +19,7 @@ export interface RunArgs {
   workers: number;
   quiet: boolean;
   'metrics-port'?: number;
+  'metrics-host'?: string;
   color?: boolean;
 }
 
@@ -44,6 +45,11 @@ function options<T>(y: Argv<T>) {
       type: 'number',
       describe: 'Serve the runner metrics (OpenTelemetry, Prometheus format) on this port during the run',
     },
+    'metrics-host': {
+      type: 'string',
+      default: '127.0.0.1',
+      describe: 'Address the --metrics-port listener binds (0.0.0.0 in a container)',
+    },
     color: {
       type: 'boolean',
       describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
@@ -60,7 +66,7 @@ export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scena
   const color = args.color ?? (process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);
   const telemetry =
     args['metrics-port'] !== undefined
-      ? await startRunnerTelemetry(args['metrics-port'], scenario)
+      ? await startRunnerTelemetry(args['metrics-port'], scenario, args['metrics-host'])
       : undefined;
   if (telemetry !== undefined) err.write(`runner metrics on ${telemetry.url}\n`);
 

@@ -75,23 +75,25 @@ export async function startRunnerTelemetry(
     unit: 's',
   });
   let latest: LiveCounts | undefined;
+  const named: Attributes = { [ATTR.scenario]: scenario.name };
   m.createObservableGauge(RUNNER.activeStreams, {
     description: 'Streams in flight',
     unit: '{stream}',
-  }).addCallback((o) => o.observe(latest?.active ?? 0));
+  }).addCallback((o) => o.observe(latest?.active ?? 0, named));
   m.createObservableCounter(RUNNER.droppedArrivals, {
     description: 'Open-model arrivals that found no free slot (after warm-up)',
     unit: '{stream}',
-  }).addCallback((o) => o.observe(latest?.dropped_arrivals ?? 0));
+  }).addCallback((o) => o.observe(latest?.dropped_arrivals ?? 0, named));
   m.createObservableGauge(RUNNER.eventLoopDelay, {
     description: "p99 of the runner's own event-loop delay so far",
     unit: 's',
-  }).addCallback((o) => o.observe((latest?.loopDelayP99Ms ?? 0) / 1000));
+  }).addCallback((o) => o.observe((latest?.loopDelayP99Ms ?? 0) / 1000, named));
 
   const base: Attributes = {
     [ATTR.operation]: 'chat',
     [ATTR.provider]: PROVIDER[scenario.target.protocol],
     [ATTR.requestModel]: scenario.request.model,
+    ...named,
   };
   const byOutcome = new Map<string, Attributes>();
   const attrsFor = (e: StreamEnd): Attributes => {
