@@ -61,6 +61,22 @@ export const ERRORS = {
     fix: 'The server breaks the protocol; the stream is counted as protocol_error. Check the server, or the protocol setting.',
     exit: EXIT.runtime,
   },
+  E_RESULT_INVALID: {
+    meaning: 'A result file (run, sweep or compare JSON) could not be read or is not a tokenstorm result.',
+    fix: 'Pass a file written by tokenstorm run --out (or sweep/compare --out) of this format version; re-run to regenerate it.',
+    exit: EXIT.usage,
+  },
+  E_SWEEP_INVALID: {
+    meaning:
+      'The scenario cannot be swept as written (for example a closed load with stages, or no step length).',
+    fix: 'Change each field listed as it says (use concurrency or rate instead of stages; give load.duration or --step-duration).',
+    exit: EXIT.usage,
+  },
+  E_INTERRUPTED: {
+    meaning: 'The command was interrupted (SIGINT or SIGTERM) before it finished.',
+    fix: 'Run it again and let it finish; results written so far are incomplete.',
+    exit: EXIT.runtime,
+  },
   E_INTERNAL: {
     meaning: 'An unexpected internal error.',
     fix: 'This is a bug in tokenstorm: please report it with the command you ran and the full output.',

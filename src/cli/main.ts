@@ -2,9 +2,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, formatError, isTokenstormError, TokenstormError } from '../errors.js';
+import { compareCommand } from './compare.js';
 import { mockCommand } from './mock.js';
+import { reportCommand } from './report.js';
 import { demoCommand, runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { sweepCommand } from './sweep.js';
 import { validateCommand } from './validate.js';
 
 const cli = yargs(hideBin(process.argv))
@@ -15,6 +18,9 @@ const cli = yargs(hideBin(process.argv))
   .command(mockCommand)
   .command(serveCommand)
   .command(validateCommand)
+  .command(sweepCommand)
+  .command(compareCommand)
+  .command(reportCommand)
   .demandCommand(1, 'Name a command: tokenstorm <command> --help shows its options.')
   .strict()
   .recommendCommands()

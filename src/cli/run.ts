@@ -5,13 +5,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { EXIT, TokenstormError } from '../errors.js';
+import { runHtml } from '../report/html.js';
+import { runJunit } from '../report/junit.js';
+import { runMarkdown } from '../report/markdown.js';
 import { formatProgress } from '../report/progress.js';
 import { formatSummary } from '../report/summary.js';
 import { runScenario } from '../runner/run.js';
 import { startRunnerTelemetry } from '../runner/telemetry.js';
 import { loadScenario } from '../scenario/load.js';
+import { REPORT_OPTIONS, type ReportArgs, writeReports } from './reports.js';
 
-export interface RunArgs {
+export interface RunArgs extends ReportArgs {
   scenario: string;
   out?: string;
   seed?: number;
@@ -54,6 +58,7 @@ function options<T>(y: Argv<T>) {
       type: 'boolean',
       describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
     },
+    ...REPORT_OPTIONS,
   });
 }
 
@@ -110,6 +115,12 @@ export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scena
       writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
       process.stdout.write(`result written to ${args.out}\n`);
     }
+    const reports = {
+      junit: () => runJunit(result),
+      markdown: () => runMarkdown(result),
+      html: () => runHtml(result),
+    };
+    for (const line of writeReports(args, reports)) process.stdout.write(`${line}\n`);
     if (controller.signal.aborted) process.exitCode = EXIT.runtime;
     else if (!result.thresholds_ok || result.aborted) process.exitCode = EXIT.thresholds;
   } finally {
