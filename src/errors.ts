@@ -61,6 +61,12 @@ export const ERRORS = {
     fix: 'The server breaks the protocol; the stream is counted as protocol_error. Check the server, or the protocol setting.',
     exit: EXIT.runtime,
   },
+  E_PROTOCOL_INTEGRITY: {
+    meaning:
+      "A reference-protocol stream lost or duplicated text: its event ids were not contiguous, or the text did not match the done event's output_chars and sha256.",
+    fix: 'The server (or a proxy in between) dropped or repeated events, typically on resume. The stream is counted as protocol_error and in integrity failures; check the replay buffer and the resume path.',
+    exit: EXIT.runtime,
+  },
   E_RESULT_INVALID: {
     meaning: 'A result file (run, sweep or compare JSON) could not be read or is not a tokenstorm result.',
     fix: 'Pass a file written by tokenstorm run --out (or sweep/compare --out) of this format version; re-run to regenerate it.',

@@ -3,11 +3,13 @@
 // {stop_reason, output_chars, output_tokens, sha256} or `error` {type, message, retryable}.
 // Every event carries `id: <stream id>:<seq>`; heartbeats are SSE comments and never reach here.
 //
-// Order rules (E_PROTOCOL_ORDER): meta first and once. Integrity: `done.output_chars` must equal the
-// characters received in `delta` events, or text was lost or duplicated (E_PROTOCOL_MALFORMED).
-// Checking sha256 as well needs the whole text hashed on the client; chaos scenarios that resume
-// streams do that (the count check is free and catches every loss a byte-count can see).
+// Order rules (E_PROTOCOL_ORDER): meta first and once. Integrity (E_PROTOCOL_INTEGRITY), on every
+// stream: event ids are `<stream id>:<seq>` with seq contiguous from 1 (nothing missing, nothing
+// duplicated — across resumes too: the accumulator outlives a connection), and the text joined from
+// the `delta` events must match `done.output_chars` and `done.sha256`. The text is kept as one
+// string (V8 concatenation is a rope, no copy per delta) and hashed once, at `done`.
 
+import { createHash } from 'node:crypto';
 import type { SseEvent } from '../sse/types.js';
 import { BaseAccumulator, isCount } from './base.js';
 import type { StreamEventListener } from './types.js';
@@ -15,14 +17,34 @@ import type { StreamEventListener } from './types.js';
 export class ReferenceAccumulator extends BaseAccumulator {
   private started = false;
   private chars = 0;
+  private text = '';
   /** The stream id from `meta` (also the prefix of every event id): what a resume needs. */
   streamId: string | undefined;
+  /** The last event id seen (`<stream id>:<seq>`): the Last-Event-ID of a resume. */
+  lastEventId = '';
+  private lastSeq = 0;
+  /** `done` arrived and its output_chars and sha256 matched the text received. */
+  verified = false;
 
   constructor(onEvent?: StreamEventListener) {
     super(onEvent);
   }
 
   protected handle(ev: SseEvent): void {
+    // Every event of this protocol has an id; a repeated id is a duplicated event.
+    const id = ev.lastEventId;
+    if (id !== '') {
+      const seq = Number(id.slice(id.lastIndexOf(':') + 1));
+      if (seq !== this.lastSeq + 1)
+        return this.fail(
+          'E_PROTOCOL_INTEGRITY',
+          seq <= this.lastSeq
+            ? `event ${id} repeats a sequence number already received (last ${this.lastSeq}): events were duplicated`
+            : `event ${id} follows sequence ${this.lastSeq}: ${seq - this.lastSeq - 1} event(s) missing`,
+        );
+      this.lastSeq = seq;
+      this.lastEventId = id;
+    }
     switch (ev.type) {
       case 'delta': {
         if (!this.started) return this.fail('E_PROTOCOL_ORDER', 'delta before meta');
@@ -31,6 +53,7 @@ export class ReferenceAccumulator extends BaseAccumulator {
         const text = json['text'];
         if (typeof text !== 'string') return this.fail('E_PROTOCOL_MALFORMED', 'delta without a text string');
         this.chars += text.length;
+        this.text += text;
         this.token('text', text, 0);
         return;
       }
@@ -65,9 +88,20 @@ export class ReferenceAccumulator extends BaseAccumulator {
         const chars = json['output_chars'];
         if (isCount(chars) && chars !== this.chars)
           return this.fail(
-            'E_PROTOCOL_MALFORMED',
+            'E_PROTOCOL_INTEGRITY',
             `done reports ${chars} output characters but the deltas carried ${this.chars}: text was lost or duplicated`,
           );
+        const sha = json['sha256'];
+        if (typeof sha === 'string') {
+          const got = createHash('sha256').update(this.text, 'utf8').digest('hex');
+          if (got !== sha)
+            return this.fail(
+              'E_PROTOCOL_INTEGRITY',
+              `done reports sha256 ${sha.slice(0, 12)}… but the text received hashes to ${got.slice(0, 12)}…: text was altered`,
+            );
+          this.verified = isCount(chars);
+        }
+        this.text = '';
         this.complete();
         return;
       }

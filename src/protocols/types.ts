@@ -12,7 +12,7 @@ export type Protocol = (typeof PROTOCOLS)[number];
 export type ContentChannel = 'text' | 'thinking' | 'tool_input';
 
 /** The error codes (src/errors.ts) a protocol accumulator reports for a stream it cannot accept. */
-export type ProtocolErrorCode = 'E_PROTOCOL_MALFORMED' | 'E_PROTOCOL_ORDER';
+export type ProtocolErrorCode = 'E_PROTOCOL_MALFORMED' | 'E_PROTOCOL_ORDER' | 'E_PROTOCOL_INTEGRITY';
 
 export type StreamEvent =
   /** The server accepted the request and began the response (Anthropic message_start, OpenAI first chunk). */

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ReferenceAccumulator } from '../../src/protocols/reference.js';
 import type { SseEvent } from '../../src/sse/types.js';
 import { fixture, runAccumulator } from '../helpers/protocols.js';
 
@@ -54,6 +56,62 @@ describe('reference protocol', () => {
       outcome: 'truncated',
       ignoredEvents: 1,
       errorMessage: 'stream ended without done or error',
+    });
+  });
+
+  describe('integrity: contiguous event ids and the sha256 of the text', () => {
+    const sha = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
+    const idEv = (seq: number, type: string, data: unknown): SseEvent => ({
+      type,
+      data: JSON.stringify(data),
+      lastEventId: `abc:${seq}`,
+    });
+    const stream = (texts: string[], done: Record<string, unknown> = {}) => {
+      const text = texts.join('');
+      return [
+        idEv(1, 'meta', { stream_id: 'abc', model: 'm' }),
+        ...texts.map((t, i) => idEv(i + 2, 'delta', { text: t })),
+        idEv(texts.length + 2, 'done', {
+          stop_reason: 'end_turn',
+          output_chars: text.length,
+          output_tokens: texts.length,
+          sha256: sha(text),
+          ...done,
+        }),
+      ];
+    };
+
+    it('verifies an intact stream (ids 1…n, the text hashes to done.sha256), non-ASCII text included', () => {
+      const acc = new ReferenceAccumulator();
+      for (const e of stream(['Grüße ', '— ', '日本 ', '🙂'])) acc.push(e);
+      expect(acc.end().outcome).toBe('completed');
+      expect(acc.verified).toBe(true);
+      expect(acc.lastEventId).toBe('abc:6');
+    });
+
+    it('a missing event is an integrity failure that names the gap', () => {
+      const events = stream(['a', 'b', 'c']);
+      events.splice(2, 1);
+      const { summary } = runAccumulator('reference', events);
+      expect(summary).toMatchObject({ outcome: 'protocol_error', errorType: 'E_PROTOCOL_INTEGRITY' });
+      expect(summary.errorMessage).toBe('event abc:4 follows sequence 2: 1 event(s) missing (SSE event #3)');
+    });
+
+    it('a repeated event is an integrity failure', () => {
+      const events = stream(['a', 'b', 'c']);
+      events.splice(3, 0, events[2]!);
+      const { summary } = runAccumulator('reference', events);
+      expect(summary.errorType).toBe('E_PROTOCOL_INTEGRITY');
+      expect(summary.errorMessage).toContain('repeats a sequence number already received (last 3)');
+    });
+
+    it('text altered with the same length fails on sha256', () => {
+      const acc = new ReferenceAccumulator();
+      for (const e of stream(['ab', 'cd'], { sha256: sha('abce') })) acc.push(e);
+      const summary = acc.end();
+      expect(summary).toMatchObject({ outcome: 'protocol_error', errorType: 'E_PROTOCOL_INTEGRITY' });
+      expect(summary.errorMessage).toContain('text was altered');
+      expect(acc.verified).toBe(false);
     });
   });
 });
