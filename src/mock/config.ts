@@ -157,6 +157,9 @@ export function loadMockProfile(path: string): MockConfigInput {
   return (raw ?? {}) as MockConfigInput;
 }
 
+/** The request header that sets one request's fault (compact syntax below); tokenstorm serve forwards it. */
+export const FAULT_HEADER = 'x-tokenstorm-fault';
+
 /**
  * Parses the compact fault syntax shared by `--fault` and the `x-tokenstorm-fault` header:
  * `kind;key=value;key=value`, e.g. `reset;after_tokens=5` or `http_error;status=429;retry_after_s=0`.

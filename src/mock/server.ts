@@ -11,7 +11,13 @@ import {
 import type { AddressInfo } from 'node:net';
 import { TokenstormError } from '../errors.js';
 import { Rng } from '../random.js';
-import { type MockConfig, type MockConfigInput, parseFaultSpec, parseMockConfig } from './config.js';
+import {
+  FAULT_HEADER,
+  type MockConfig,
+  type MockConfigInput,
+  parseFaultSpec,
+  parseMockConfig,
+} from './config.js';
 import { Engine, type GenerationSink, type ResolvedFault, resolveFault } from './engine.js';
 import {
   type GenerationRequest,
@@ -30,7 +36,7 @@ import {
   type WireWriter,
 } from './wire.js';
 
-export const FAULT_HEADER = 'x-tokenstorm-fault';
+export { FAULT_HEADER };
 
 /** Capped by the kernel's net.core.somaxconn (4096 on current Linux). */
 const LISTEN_BACKLOG = 4096;

@@ -72,6 +72,7 @@ export function formatSummary(result: RunResult, opts: SummaryOptions): string {
     'tokens',
     `${fmtInt(tk.output_total)} output · ${fmtFixed(tk.output_per_s, 1)} tokens/s · ${fmtInt(tk.input_total)} input · source: ${SOURCE[tk.source]}`,
   );
+  out.push(...chaosSection(result, p));
   out.push('', ...thresholdsSection(result, p), '', ...runnerSection(result, p));
   return `${out.join('\n')}\n`;
 }
@@ -177,6 +178,101 @@ function metricsSection(r: RunResult, p: Paint): string[] {
   return table([header, ...rows], ['left', ...Array<'right'>(7).fill('right')], (text, row) =>
     row === 0 ? p.bold(text) : text,
   );
+}
+
+function counts(c: Partial<Record<string, number>>): string {
+  return Object.entries(c)
+    .map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`)
+    .join(', ');
+}
+
+/** Faults matched to outcomes, recoveries, integrity, and the server's view; only for chaos runs. */
+function chaosSection(r: RunResult, p: Paint): string[] {
+  const c = r.chaos;
+  if (c === undefined) return [];
+  const faults = Object.entries(c.faults).sort(([a], [b]) => a.localeCompare(b));
+  if (faults.length === 0 && c.server === null) return [];
+  const injected = faults.reduce((n, [, f]) => n + f.injected, 0);
+  const unexpected =
+    c.unexpected_outcomes === 0
+      ? '0 unexpected outcomes'
+      : p.red(`${fmtInt(c.unexpected_outcomes)} unexpected outcomes`);
+  const integrity = `integrity ${fmtInt(c.integrity.verified)} verified, ${c.integrity.failed === 0 ? '0' : p.red(fmtInt(c.integrity.failed))} failed`;
+  const lines = [
+    '',
+    `${p.bold('chaos'.padEnd(LABEL))}${fmtInt(injected)} faults injected · ${unexpected} · ${integrity}`,
+  ];
+  if (faults.length > 0) {
+    const rows = [['fault', 'injected', 'missed', 'expected', 'observed', 'matched']];
+    for (const [key, f] of faults)
+      rows.push([
+        key,
+        fmtInt(f.injected),
+        fmtInt(f.missed),
+        counts(f.expected),
+        counts(f.observed),
+        fmtInt(f.matched),
+      ]);
+    if (c.unfaulted.streams > 0)
+      rows.push([
+        '(no fault)',
+        fmtInt(c.unfaulted.streams),
+        '',
+        'completed',
+        counts(c.unfaulted.observed),
+        fmtInt(c.unfaulted.matched),
+      ]);
+    const off = rows.map((row, i) => i > 0 && row[5] !== row[1]);
+    lines.push(
+      ...table(rows, ['left', 'right', 'right', 'left', 'left', 'right'], (text, row, col) =>
+        row === 0 ? p.bold(text) : col === 5 && off[row] ? p.red(text) : text,
+      ).map((l) => `  ${l}`),
+    );
+  }
+  const parts: string[] = [];
+  const rec = (name: 'resume' | 'retry') => {
+    const t = c.recovery[name];
+    if (t.streams === 0) return;
+    const ms =
+      name === 'resume' && r.metrics.resume_ms?.count
+        ? `, resume_ms p50 ${fmtMs(r.metrics.resume_ms.p50)} ms, p99 ${fmtMs(r.metrics.resume_ms.p99)} ms`
+        : '';
+    parts.push(
+      `${name} ${fmtInt(t.succeeded)}/${fmtInt(t.streams)} completed (${fmtInt(t.attempts)} attempts${ms})`,
+    );
+  };
+  rec('resume');
+  rec('retry');
+  if (parts.length > 0) lines.push(`  recovery    ${parts.join(' · ')}`);
+  const more: string[] = [];
+  if (c.stalls.detected > 0)
+    more.push(
+      `stalls ${fmtInt(c.stalls.detected)} detected (${fmtInt(c.stalls.with_keepalive)} still receiving pings or heartbeats)`,
+    );
+  if (c.cancels.sent > 0) {
+    const ms = r.metrics.cancel_ms?.count
+      ? `, cancel_ms p50 ${fmtMs(r.metrics.cancel_ms.p50)} ms, p99 ${fmtMs(r.metrics.cancel_ms.p99)} ms`
+      : '';
+    more.push(`cancels ${fmtInt(c.cancels.sent)} sent, ${fmtInt(c.cancels.confirmed)} confirmed${ms}`);
+  }
+  if (more.length > 0) lines.push(`  ${more.join(' · ')}`);
+  const sv = c.server;
+  if (sv !== null) {
+    const l = sv.leak_check;
+    const leak =
+      l === null
+        ? 'leak check off'
+        : l.ok
+          ? p.green(`no leaks (server idle after ${fmtDurationMs(l.waited_ms)})`)
+          : p.red(
+              l.error ??
+                `LEAK: ${fmtInt(l.active_streams)} streams and ${fmtInt(l.upstream_active)} upstream requests still active after ${fmtDurationMs(l.timeout_ms)}`,
+            );
+    lines.push(
+      `  server      ${fmtInt(sv.unread_tokens)} upstream tokens no client read · ${fmtInt(sv.resumes)} resumes · ${fmtInt(sv.cancels)} cancels · ${fmtInt(sv.upstream_aborts)} upstream aborts · ${leak}`,
+    );
+  }
+  return lines;
 }
 
 function thresholdsSection(r: RunResult, p: Paint): string[] {

@@ -13,6 +13,8 @@ const port = parentPort!;
 try {
   let close: () => Promise<void>;
   let url: string;
+  let metricsUrl: string | undefined;
+  let resumeGraceMs = 0;
   if (opts.direct) {
     const mock = await startMock({ host: '127.0.0.1', port: 0, config: opts.mock });
     url = `${mock.url}${opts.protocol === 'openai' ? '/v1/chat/completions' : '/v1/messages'}`;
@@ -23,6 +25,8 @@ try {
         log_level: 'warn',
         max_streams: 100_000,
         drain_timeout_ms: 1000,
+        // Served on a free port: the runner reads it for the leak check and unread tokens.
+        metrics_port: 0,
         ...opts.server,
         host: '127.0.0.1',
         port: 0,
@@ -30,6 +34,8 @@ try {
       mock: opts.mock,
     });
     url = `${server.url}/v1/chat/stream`;
+    metricsUrl = server.metricsUrl;
+    resumeGraceMs = server.config.resume_grace_ms;
     close = () => server.shutdown();
   }
   port.on('message', (m: { type: string }) => {
@@ -42,7 +48,7 @@ try {
       (err: unknown) => port.postMessage({ type: 'stopped', error: formatError(err) }),
     );
   });
-  port.postMessage({ type: 'ready', url });
+  port.postMessage({ type: 'ready', url, metricsUrl, resumeGraceMs });
 } catch (err) {
   port.postMessage({ type: 'failed', error: formatError(err) });
 }

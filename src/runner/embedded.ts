@@ -15,21 +15,25 @@ export interface EmbeddedOptions {
 
 export interface EmbeddedTarget {
   url: string;
+  /** The reference server's Prometheus metrics (undefined for a direct target). */
+  metricsUrl: string | undefined;
+  /** The server's resume grace, ms (how long it may keep a stream after its client left). */
+  resumeGraceMs: number;
   stop(): Promise<void>;
 }
 
 export async function startEmbedded(scenario: Scenario): Promise<EmbeddedTarget> {
   const t = scenario.target;
-  const faults = [...(t.mock?.faults ?? []), ...scenario.faults.upstream];
+  // faults.upstream are not the mock's: the runner draws them per stream and sends them as a header.
   const opts: EmbeddedOptions = {
-    mock: { ...(t.mock ?? {}), faults, seed: t.mock?.seed ?? scenario.seed },
+    mock: { ...(t.mock ?? {}), seed: t.mock?.seed ?? scenario.seed },
     server: t.server ?? {},
     direct: t.direct,
     protocol: t.protocol,
   };
   const worker = startWorker(siblingModule(import.meta.url, 'embedded-worker'), opts);
   const first = await Promise.race([
-    nextMessage<{ type: 'ready'; url: string }>(worker, 'ready'),
+    nextMessage<{ type: 'ready'; url: string; metricsUrl?: string; resumeGraceMs: number }>(worker, 'ready'),
     nextMessage<{ type: 'failed'; error: string }>(worker, 'failed'),
   ]);
   if (first.type === 'failed') {
@@ -39,6 +43,8 @@ export async function startEmbedded(scenario: Scenario): Promise<EmbeddedTarget>
   let stopping: Promise<void> | undefined;
   return {
     url: first.url,
+    metricsUrl: first.metricsUrl,
+    resumeGraceMs: first.resumeGraceMs,
     stop: () => {
       stopping ??= (async () => {
         const stopped = nextMessage<{ error?: string }>(worker, 'stopped');

@@ -6,6 +6,7 @@ import type { Scenario } from '../scenario/schema.js';
 import type { HistogramName } from '../stats/metrics.js';
 import { type ClientContext, StreamRun } from './client.js';
 import { createExecutor, type Executor, type ExecutorHost, type Share } from './executors.js';
+import { FaultPlanner } from './faults.js';
 import { HealthMonitor, type HealthReport } from './health.js';
 import { type LiveSnapshot, liveFromRecorder } from './live.js';
 import { Recorder } from './recorder.js';
@@ -47,6 +48,7 @@ export class LocalRun {
   private readonly executor: Executor;
   private readonly health = new HealthMonitor();
   private readonly bodyRng: Rng;
+  private readonly faults: FaultPlanner;
   private readonly warmupEnd: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private drainResolve: (() => void) | undefined;
@@ -75,6 +77,7 @@ export class LocalRun {
     };
     const seedKey = `${s.seed}:${opts.share.index}`;
     this.bodyRng = new Rng(`${seedKey}:prompts`);
+    this.faults = new FaultPlanner(s, opts.share);
     const host: ExecutorHost = {
       t0: this.t0,
       warmupMs: s.load.warmup,
@@ -107,6 +110,7 @@ export class LocalRun {
         onEnd();
         if (this.runs.size === 0) this.drainResolve?.();
       },
+      this.faults.draw(),
     );
     this.runs.add(run);
     this.recorder.lag(now, now - intendedAt);
@@ -183,7 +187,8 @@ export class LocalRun {
     const { stall_ms, total_ms } = this.opts.scenario.timeouts;
     for (const r of this.runs) {
       if (now - r.startedAt > total_ms) r.abort('timed_out');
-      else if (!Number.isNaN(r.lastContentAt) && now - r.lastContentAt > stall_ms) r.abort('stalled');
+      else if (!r.paused && !Number.isNaN(r.lastContentAt) && now - r.lastContentAt > stall_ms)
+        r.abort('stalled');
     }
   }
 }

@@ -1,9 +1,12 @@
 // Where measurements land: HDR histograms for the measured streams (warm-up streams are counted
 // but never recorded), outcome counts, token totals and a per-second series. The stream client
 // calls itl() per content event (hot path: one branch, one HDR record) and ended() once per stream.
+
+import { bumpOutcome, emptyChaos } from '../stats/chaos.js';
 import { type Histogram, newHistogram, recordScaled } from '../stats/histogram.js';
 import { HISTOGRAM_NAMES, HISTOGRAMS, type HistogramName, OUTCOMES, type Outcome } from '../stats/metrics.js';
 import { type ErrorSample, MAX_ERROR_KINDS, type SeriesPoint } from '../stats/result.js';
+import type { FaultPlan } from './faults.js';
 import type { TelemetrySink } from './telemetry.js';
 
 /** Everything a stream reports when it ends. Times are performance.now() ms; NaN when they never happened. */
@@ -27,6 +30,20 @@ export interface StreamEnd {
   /** http_error: the status; stream_error: the server's error type; others: a short reason. */
   errorType: string | undefined;
   errorMessage: string | undefined;
+  /** Reference protocol: done's length and sha256 matched the text, event ids contiguous. */
+  verified: boolean;
+  /** Bytes (pings, heartbeats) arrived after the last content: a stalled stream kept alive. */
+  keepalive: boolean;
+  /** The fault drawn for this stream (undefined: none) and whether it struck before the stream ended. */
+  fault: FaultPlan | undefined;
+  struck: boolean;
+  /** After a disconnect: how the stream tried to recover. */
+  recovery: { kind: 'resume' | 'retry'; attempts: number } | undefined;
+  /** Reconnect to the first new content (ms), NaN when none. */
+  resumeMs: number;
+  /** A cancel was sent; cancelMs: sent to the terminal event confirming it (NaN when not confirmed). */
+  cancelSent: boolean;
+  cancelMs: number;
 }
 
 export interface Slo {
@@ -55,6 +72,8 @@ export class Recorder {
   usageStreams = 0;
   countedStreams = 0;
   readonly errors = new Map<string, ErrorSample>();
+  /** Faults matched to outcomes, recoveries, integrity (measured streams). */
+  readonly chaos = emptyChaos();
   /** Per-second buckets since `t0`: started, ended, tokens, errors; active is sampled by tick(). */
   private readonly buckets: { started: number[]; ended: number[]; tokens: number[]; errors: number[] } = {
     started: [],
@@ -134,6 +153,9 @@ export class Recorder {
     const ms = (name: HistogramName, v: number): void => {
       if (!Number.isNaN(v)) recordScaled(h[name], v, HISTOGRAMS[name].scale);
     };
+    this.tallyChaos(e);
+    ms('resume_ms', e.resumeMs);
+    ms('cancel_ms', e.cancelMs);
     ms('schedule_lag_ms', e.startedAt - e.intendedAt);
     ms('headers_ms', e.headersAt - e.sentAt);
     const ttft = e.firstTokenAt - e.intendedAt;
@@ -166,6 +188,48 @@ export class Recorder {
       (slo.tpot_ms === undefined || !(tpot > slo.tpot_ms))
     )
       this.good++;
+  }
+
+  /** Matches the stream's fault (or its absence) to its outcome; recoveries, integrity, stalls. */
+  private tallyChaos(e: StreamEnd): void {
+    const c = this.chaos;
+    const o = e.outcome;
+    if (o === 'stalled') {
+      c.stalls.detected++;
+      if (e.keepalive) c.stalls.with_keepalive++;
+    }
+    if (e.verified) c.integrity.verified++;
+    if (e.errorType === 'E_PROTOCOL_INTEGRITY') c.integrity.failed++;
+    if (e.cancelSent) {
+      c.cancels.sent++;
+      if (!Number.isNaN(e.cancelMs)) c.cancels.confirmed++;
+    }
+    if (e.recovery !== undefined) {
+      const r = c.recovery[e.recovery.kind];
+      r.streams++;
+      r.attempts += e.recovery.attempts;
+      if (o === 'completed') r.succeeded++;
+      else r.failed++;
+    }
+    // The end of the run cut these: no fault and no server is to blame.
+    if (o === 'interrupted') return;
+    const f = e.fault;
+    if (f !== undefined && e.struck) {
+      const t = (c.faults[f.key] ??= { injected: 0, missed: 0, expected: {}, observed: {}, matched: 0 });
+      t.injected++;
+      bumpOutcome(t.expected, f.expected);
+      bumpOutcome(t.observed, o);
+      if (o === f.expected) t.matched++;
+      else c.unexpected_outcomes++;
+      return;
+    }
+    if (f !== undefined) {
+      (c.faults[f.key] ??= { injected: 0, missed: 0, expected: {}, observed: {}, matched: 0 }).missed++;
+    }
+    c.unfaulted.streams++;
+    bumpOutcome(c.unfaulted.observed, o);
+    if (o === 'completed') c.unfaulted.matched++;
+    else c.unexpected_outcomes++;
   }
 
   private sampleError(e: StreamEnd): void {

@@ -88,6 +88,7 @@ export function buildResult(ctx: ResultContext, t: ThreadOutcome): RunResult {
     metrics: buildMetricEntries(r.histograms),
     series: r.series(),
     errors: [...r.errors.values()].sort((a, b) => b.count - a.count),
+    chaos: structuredClone(r.chaos),
     thresholds: [],
     thresholds_ok: true,
     runner: {

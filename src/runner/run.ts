@@ -6,9 +6,10 @@ import type { Worker } from 'node:worker_threads';
 import { TokenstormError } from '../errors.js';
 import type { ProgressSnapshot } from '../report/progress.js';
 import type { Scenario } from '../scenario/schema.js';
+import { chaosCounter } from '../stats/chaos.js';
 import { mergeResults } from '../stats/merge.js';
 import type { HistogramName } from '../stats/metrics.js';
-import type { RunResult } from '../stats/result.js';
+import type { RunResult, ThresholdResult } from '../stats/result.js';
 import {
   compileThresholds,
   evaluateThresholds,
@@ -18,6 +19,7 @@ import {
 } from '../stats/thresholds.js';
 import { type EmbeddedTarget, startEmbedded } from './embedded.js';
 import { loadEndMs } from './executors.js';
+import { readServerMetrics, type ServerReading, serverView, waitForNoLeaks } from './leaks.js';
 import { type LiveSnapshot, type LiveWire, liveErrors, liveThresholdSource, mergeLive } from './live.js';
 import { LocalRun } from './local.js';
 import { buildResult, type ResultContext } from './result.js';
@@ -41,6 +43,35 @@ export interface RunOptions {
 }
 
 const TICK_MS = 1000;
+
+/** The leak check waits for the server's resume grace plus this (embedded), or the default timeout. */
+const LEAK_MARGIN_MS = 5000;
+const DEFAULT_LEAK_TIMEOUT_MS = 15_000;
+
+const ZERO_READING: ServerReading = {
+  activeStreams: 0,
+  upstreamActive: 0,
+  unreadTokens: 0,
+  resumes: 0,
+  cancels: 0,
+  upstreamAborts: 0,
+};
+
+/**
+ * Checks every chaos run makes without being asked (unless the scenario states its own threshold on
+ * the same counter): nothing leaked on the server, and no stream lost or duplicated text.
+ */
+function builtInChecks(result: RunResult, scenario: Scenario): ThresholdResult[] {
+  const out: ThresholdResult[] = [];
+  const own = (metric: string) => Object.hasOwn(scenario.thresholds, metric);
+  const check = (metric: 'leaks' | 'integrity_failures', actual: number) =>
+    out.push({ metric, expression: 'count==0', actual, ok: actual === 0, abort_on_fail: false });
+  if (result.chaos.server?.leak_check && !own('leaks')) check('leaks', chaosCounter(result.chaos, 'leaks'));
+  const chaos = scenario.faults.client.length + scenario.faults.upstream.length > 0;
+  if (chaos && !own('integrity_failures'))
+    check('integrity_failures', chaosCounter(result.chaos, 'integrity_failures'));
+  return out;
+}
 
 /** Something that generates load: this thread, or a set of workers. */
 interface LoadGenerator {
@@ -166,6 +197,10 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
     if (scenario.target.embedded) embedded = await startEmbedded(scenario);
     const url = embedded?.url ?? scenario.target.url!;
     opts.onTarget?.(url);
+    // The reference server's own metrics: unread upstream tokens, and the leak check at the end.
+    const metricsUrl = embedded !== undefined ? embedded.metricsUrl : scenario.target.metrics_url;
+    const before: ServerReading =
+      metricsUrl === undefined ? ZERO_READING : await readServerMetrics(metricsUrl).catch(() => ZERO_READING);
     const ctx: ResultContext = {
       scenario,
       file: opts.file ?? null,
@@ -216,7 +251,23 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
       clearInterval(tick);
       opts.signal?.removeEventListener('abort', onSignal);
     }
-    result.thresholds = evaluateThresholds(thresholdSourceFromResult(result), specs);
+    if (metricsUrl !== undefined) {
+      const leakCheck = scenario.leak_check;
+      const chaos = scenario.faults.client.length + scenario.faults.upstream.length > 0;
+      const leak = !(leakCheck.enabled ?? chaos)
+        ? null
+        : await waitForNoLeaks(
+            metricsUrl,
+            leakCheck.timeout_ms ??
+              (embedded ? embedded.resumeGraceMs + LEAK_MARGIN_MS : DEFAULT_LEAK_TIMEOUT_MS),
+          );
+      const after = await readServerMetrics(metricsUrl).catch(() => before);
+      result.chaos.server = serverView(before, after, leak);
+    }
+    result.thresholds = [
+      ...evaluateThresholds(thresholdSourceFromResult(result), specs),
+      ...builtInChecks(result, scenario),
+    ];
     result.thresholds_ok = result.thresholds.every((t) => t.ok);
     return result;
   } finally {

@@ -46,6 +46,8 @@ export async function startRunnerTelemetry(
       [GENAI.clientTpoc]: BUCKETS.tpot,
       [GENAI.tokenUsage]: BUCKETS.tokens,
       [RUNNER.scheduleLag]: BUCKETS.ttft,
+      [RUNNER.resumeDuration]: BUCKETS.ttft,
+      [RUNNER.cancelDuration]: BUCKETS.ttft,
     },
   });
   const m = endpoint.meter;
@@ -74,8 +76,30 @@ export async function startRunnerTelemetry(
     description: 'Intended start to actual start of each stream',
     unit: 's',
   });
+  const faults = m.createCounter(RUNNER.faults, {
+    description: 'Injected faults that struck a stream, by side (client, upstream) and kind',
+    unit: '{fault}',
+  });
+  const recoveries = m.createCounter(RUNNER.recoveries, {
+    description: 'Streams that reconnected after an injected disconnect, by kind (resume, retry) and result',
+    unit: '{stream}',
+  });
+  const resumeDuration = m.createHistogram(RUNNER.resumeDuration, {
+    description: 'Reconnect request to the first new content after an injected disconnect',
+    unit: 's',
+  });
+  const cancelDuration = m.createHistogram(RUNNER.cancelDuration, {
+    description: 'Cancel request to the terminal event confirming it',
+    unit: 's',
+  });
+  const integrityFailures = m.createCounter(RUNNER.integrityFailures, {
+    description: 'Streams that lost or duplicated text (event ids not contiguous, or sha256 mismatch)',
+    unit: '{stream}',
+  });
   let latest: LiveCounts | undefined;
   const named: Attributes = { [ATTR.scenario]: scenario.name };
+  // Zero is the healthy value: the series exists from the start so a dashboard shows 0, not "no data".
+  integrityFailures.add(0, named);
   m.createObservableGauge(RUNNER.activeStreams, {
     description: 'Streams in flight',
     unit: '{stream}',
@@ -106,6 +130,34 @@ export async function startRunnerTelemetry(
     }
     return a;
   };
+  const chaosAttrs = new Map<string, Attributes>();
+  const chaosAttr = (key: string, make: () => Attributes): Attributes => {
+    let a = chaosAttrs.get(key);
+    if (a === undefined) chaosAttrs.set(key, (a = { ...named, ...make() }));
+    return a;
+  };
+  const chaos = (e: StreamEnd): void => {
+    const f = e.fault;
+    if (f !== undefined && e.struck)
+      faults.add(
+        1,
+        chaosAttr(`f:${f.side}:${f.kind}`, () => ({ [ATTR.faultSide]: f.side, [ATTR.faultKind]: f.kind })),
+      );
+    const r = e.recovery;
+    if (r !== undefined) {
+      const result = e.outcome === 'completed' ? 'success' : 'failure';
+      recoveries.add(
+        1,
+        chaosAttr(`r:${r.kind}:${result}`, () => ({
+          [ATTR.recoveryKind]: r.kind,
+          [ATTR.recoveryResult]: result,
+        })),
+      );
+    }
+    if (!Number.isNaN(e.resumeMs)) resumeDuration.record(e.resumeMs / 1000, named);
+    if (!Number.isNaN(e.cancelMs)) cancelDuration.record(e.cancelMs / 1000, named);
+    if (e.errorType === 'E_PROTOCOL_INTEGRITY') integrityFailures.add(1, named);
+  };
   const input = { ...base, [ATTR.tokenType]: 'input' };
   const output = { ...base, [ATTR.tokenType]: 'output' };
   return {
@@ -119,6 +171,7 @@ export async function startRunnerTelemetry(
       duration.record((e.endAt - e.intendedAt) / 1000, a);
       if (e.inputTokens !== undefined) usage.record(e.inputTokens, input);
       usage.record(e.outputTokens ?? e.contentEvents, output);
+      if (e.fault !== undefined || e.errorType === 'E_PROTOCOL_INTEGRITY') chaos(e);
     },
     chunkGap(ms) {
       tpoc.record(ms / 1000, base);

@@ -12,6 +12,10 @@ import { z } from 'zod';
 import { distributionSchema, faultSchema, mockConfigSchema } from '../mock/config.js';
 import { serveConfigSchema } from '../server/config.js';
 import { metricKind, parseThreshold, THRESHOLD_METRICS } from '../stats/thresholds.js';
+import { clientFaultSchema, leakCheckSchema } from './chaos.js';
+import { ALWAYS, didYouMean, isRecord, strict } from './zod-helpers.js';
+
+export { didYouMean };
 
 /**
  * Every field optional and without its default (zod's partial() keeps defaults, which would fill
@@ -65,69 +69,6 @@ export const duration = z
     },
   )
   .transform((v) => parseDurationMs(v) ?? 0);
-
-// ---------------------------------------------------------------------------------------------
-// Helpers for messages that say what to fix
-
-/** Levenshtein distance, for "did you mean". */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** ` (did you mean "x"?)` when one of `known` is close to `word` or starts with it, else ''. */
-export function didYouMean(word: string, known: readonly string[]): string {
-  const prefixed = known.find((k) => word.length >= 3 && k.startsWith(word));
-  if (prefixed !== undefined) return ` (did you mean "${prefixed}"?)`;
-  let best: string | undefined;
-  let bestD = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d <= bestD) {
-      best = k;
-      bestD = d;
-    }
-  }
-  return best === undefined ? '' : ` (did you mean "${best}"?)`;
-}
-
-/**
- * A strict object whose unknown-key message names the key, suggests the closest allowed one and
- * lists the allowed fields. `misplaced` gives a specific message for keys that belong elsewhere.
- */
-function strict<T extends z.core.$ZodLooseShape>(
-  shape: T,
-  misplaced: Record<string, string> = {},
-  notAMapping?: string,
-) {
-  const allowed = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (iss) => {
-      if (iss.code === 'invalid_type' && iss.input !== undefined && notAMapping !== undefined)
-        return notAMapping;
-      if (iss.code !== 'unrecognized_keys') return undefined;
-      const own = iss.keys.filter((k) => misplaced[k] === undefined);
-      const parts = iss.keys.filter((k) => misplaced[k] !== undefined).map((k) => misplaced[k]!);
-      if (own.length > 0)
-        parts.push(
-          `${own.map((k) => `unknown field "${k}"${didYouMean(k, allowed)}`).join(', ')}; allowed here: ${allowed.join(', ')}`,
-        );
-      return parts.join('; ');
-    },
-  });
-}
-
-/** Refinements that run even when other fields failed (see the top of the file). */
-const ALWAYS = { when: () => true };
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const positiveInt = z.number().int().positive();
 const msValue = z.number().nonnegative();
@@ -192,6 +133,11 @@ const target = strict(
     server: withoutDefaults(serveConfigSchema)
       .optional()
       .describe('Embedded only: reference server settings (docs/server.md), snake_case.'),
+    metrics_url: targetUrl
+      .optional()
+      .describe(
+        "The reference server's Prometheus metrics (e.g. http://127.0.0.1:9464/metrics): read for the leak check and unread upstream tokens. Embedded targets know their own.",
+      ),
     direct: z
       .boolean()
       .default(false)
@@ -488,13 +434,21 @@ const slo = strict({
   .describe('Per-stream service level: a completed stream within every limit counts toward goodput_rate.');
 
 const faults = strict({
+  client: z
+    .array(clientFaultSchema)
+    .default([])
+    .describe(
+      'Client-side faults (docs/chaos.md): disconnect (with reconnect none, retry or resume), stall, slow_reader, cancel, abort_before_headers; drawn per stream from the seed.',
+    ),
   upstream: z
     .array(faultSchema)
     .default([])
-    .describe('Server-side faults for the embedded mock (docs/mock.md), drawn per request in arrival order.'),
+    .describe(
+      "Upstream faults (the mock's fault rules, docs/mock.md), drawn per stream by the runner and sent as the x-tokenstorm-fault header, which tokenstorm serve forwards to the mock.",
+    ),
 })
   .prefault({})
-  .describe('Injected faults.');
+  .describe('Injected faults. At most one fault (client or upstream) strikes a stream.');
 
 const THRESHOLD_EXAMPLE = 'e.g. ttft_ms: ["p(95)<500"], completion_rate: ["rate>0.99"]';
 const thresholdExpression = z.string().min(1, `a threshold must not be empty; ${THRESHOLD_EXAMPLE}`);
@@ -576,31 +530,44 @@ export const scenarioSchema = strict({
   timeouts,
   slo,
   faults,
+  leak_check: leakCheckSchema,
   thresholds,
 })
   .superRefine((s, ctx) => {
     const t: Record<string, unknown> = isRecord(s.target) ? s.target : {};
-    const f =
-      isRecord(s.faults) && Array.isArray(s.faults['upstream']) ? (s.faults['upstream'] as unknown[]) : [];
-    if (f.length > 0 && t['embedded'] !== true)
+    const faults: unknown = s.faults;
+    const list = (k: string) =>
+      isRecord(faults) && Array.isArray(faults[k]) ? (faults[k] as unknown[]) : [];
+    const p = (r: unknown) => (isRecord(r) && typeof r['probability'] === 'number' ? r['probability'] : 1);
+    const total = [...list('client'), ...list('upstream')].reduce((sum: number, r) => sum + p(r), 0);
+    if (total > 1 + 1e-9)
       ctx.addIssue({
         code: 'custom',
-        path: ['faults', 'upstream'],
-        message:
-          'upstream faults need target.embedded: true (the runner configures the mock it starts); remove them for an external target',
+        path: ['faults'],
+        message: `fault probabilities (faults.client and faults.upstream together) add up to ${total.toFixed(3)}; at most one fault strikes a stream, so they must add up to 1 or less`,
       });
-    if (f.length > 0) {
-      const mockFaults =
-        isRecord(t['mock']) && Array.isArray(t['mock']['faults']) ? (t['mock']['faults'] as unknown[]) : [];
-      const p = (r: unknown) => (isRecord(r) && typeof r['probability'] === 'number' ? r['probability'] : 0);
-      const total = [...f, ...mockFaults].reduce((sum: number, r) => sum + p(r), 0);
-      if (total > 1 + 1e-9)
+    const protocol = t['protocol'] ?? 'reference';
+    list('client').forEach((r, i) => {
+      if (
+        isRecord(r) &&
+        r['kind'] === 'disconnect' &&
+        (r['reconnect'] ?? 'resume') === 'resume' &&
+        protocol !== 'reference'
+      )
         ctx.addIssue({
           code: 'custom',
-          path: ['faults', 'upstream'],
-          message: `fault probabilities (faults.upstream and target.mock.faults together) add up to ${total.toFixed(3)}; at most one fault strikes a request, so they must add up to 1 or less`,
+          path: ['faults', 'client', i, 'reconnect'],
+          message: `reconnect: resume needs protocol: reference (only tokenstorm serve resumes a stream); use reconnect: retry or none for ${String(protocol)}`,
         });
-    }
+    });
+    const metricsKnown = (t['embedded'] === true && t['direct'] !== true) || t['metrics_url'] !== undefined;
+    if (isRecord(s.leak_check) && s.leak_check['enabled'] === true && !metricsKnown)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leak_check', 'enabled'],
+        message:
+          "the leak check reads the reference server's metrics: set target.metrics_url (e.g. http://127.0.0.1:9464/metrics) or use an embedded target without direct",
+      });
     const temperature = isRecord(s.request) ? s.request['temperature'] : undefined;
     if (typeof temperature === 'number' && temperature > 1 && t['protocol'] !== 'openai')
       ctx.addIssue({

@@ -1,5 +1,6 @@
 // The reference streaming server: routes, protection (auth, limits, validation, CORS),
 // the stream registry, heartbeats, batching, resume, cancel and graceful shutdown.
+
 import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { z } from 'zod';
 import { formatIssuePath } from '../config/validate.js';
 import { TokenstormError } from '../errors.js';
 import type { MockConfigInput } from '../mock/config.js';
-import { type MockServer, startMock } from '../mock/server.js';
+import { FAULT_HEADER, type MockServer, startMock } from '../mock/server.js';
 import { authenticate, loadAuthTokens, RateLimiter } from './auth.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -425,8 +426,15 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     let opened!: () => void;
     opening.set(s, new Promise<void>((r) => (opened = r)));
     try {
+      // A chaos run's per-request upstream fault (docs/chaos.md) goes on to the mock.
+      const fault = req.headers[FAULT_HEADER];
       const response = await client.messages
-        .create({ ...params, stream: true }, { signal: s.upstream.signal })
+        .create(
+          { ...params, stream: true },
+          typeof fault === 'string'
+            ? { signal: s.upstream.signal, headers: { [FAULT_HEADER]: fault } }
+            : { signal: s.upstream.signal },
+        )
         .asResponse();
       const raw = takeRawBody(response);
       if (raw === undefined) throw new Error('the upstream answered 2xx without an event stream');

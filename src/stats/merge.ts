@@ -3,6 +3,7 @@
 // and re-summarised (never averaged percentiles), counts are summed, and rates are recomputed
 // from the merged counts by the same function the runner uses, so a merged result reads exactly
 // as if one runner had recorded every stream.
+import { addChaos, emptyChaos } from './chaos.js';
 import { decodeHistogram, encodeHistogram, type Histogram, newHistogram, summarise } from './histogram.js';
 import {
   HISTOGRAM_NAMES,
@@ -181,6 +182,10 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
     metrics,
     series: mergeSeries(results.map((r) => r.series)),
     errors: mergeErrors(results.map((r) => r.errors ?? [])),
+    chaos: results.reduce((c, r) => {
+      if (r.chaos) addChaos(c, r.chaos);
+      return c;
+    }, emptyChaos()),
     thresholds: [],
     thresholds_ok: true,
     runner: {

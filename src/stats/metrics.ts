@@ -28,6 +28,17 @@ export const HISTOGRAMS = {
     scale: 1000,
     description: 'intended start to the request actually starting (coordinated omission made visible)',
   },
+  resume_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description:
+      'chaos: reconnect request sent to the first new content token (or terminal event) after a disconnect',
+  },
+  cancel_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description: 'chaos: cancel sent to the terminal event confirming it',
+  },
   output_tokens: { unit: 'tokens', scale: 1, description: 'output tokens per completed stream' },
   stream_tokens_per_s: {
     unit: 'tokens/s',

@@ -1,5 +1,6 @@
 // The result file contract (`--out run.json`, docs/results.md). Times in ms as floating point;
 // histograms recorded in integer base units (µs for `_ms`), encoded so results merge exactly.
+import type { ChaosResult } from './chaos.js';
 import type { HistogramStats } from './histogram.js';
 import type { HistogramName, Outcome, RateName } from './metrics.js';
 
@@ -100,6 +101,8 @@ export interface RunResult {
   series: SeriesPoint[];
   /** Failed streams by (outcome, type), most frequent first, each with one example message (at most 20 kinds). */
   errors: ErrorSample[];
+  /** Faults, recoveries, integrity and the leak check (docs/chaos.md); zeros when nothing was injected. */
+  chaos: ChaosResult;
   thresholds: ThresholdResult[];
   thresholds_ok: boolean;
   runner: RunnerHealth;

@@ -8,6 +8,15 @@
 // `rate>=0.9` on a rate with no samples passes and `p(95)<500` on an empty trend passes
 // (grafana/k6#1346, grafana/k6#4283): in CI that turns "nothing was measured" into green.
 // Counters always have data: a count of zero is a value, so `http_error_streams: ["count==0"]` passes.
+import {
+  CHAOS_COUNTERS,
+  CHAOS_RATES,
+  type ChaosCounterName,
+  type ChaosRateName,
+  type ChaosResult,
+  chaosCounter,
+  chaosRate,
+} from './chaos.js';
 import { decodeHistogram, type Histogram } from './histogram.js';
 import { computeRates } from './merge.js';
 import { COUNTERS, HISTOGRAMS, type HistogramName, RATES, type RateName } from './metrics.js';
@@ -49,8 +58,8 @@ const PERCENTILE_RE = /^p\(\s*([^)]*?)\s*\)$/;
 
 export function metricKind(metric: string): MetricKind | undefined {
   if (Object.hasOwn(HISTOGRAMS, metric)) return 'histogram';
-  if (Object.hasOwn(RATES, metric)) return 'rate';
-  if (Object.hasOwn(COUNTERS, metric)) return 'counter';
+  if (Object.hasOwn(RATES, metric) || Object.hasOwn(CHAOS_RATES, metric)) return 'rate';
+  if (Object.hasOwn(COUNTERS, metric) || Object.hasOwn(CHAOS_COUNTERS, metric)) return 'counter';
   return undefined;
 }
 
@@ -58,7 +67,9 @@ export function metricKind(metric: string): MetricKind | undefined {
 export const THRESHOLD_METRICS: readonly string[] = [
   ...Object.keys(HISTOGRAMS),
   ...Object.keys(RATES),
+  ...Object.keys(CHAOS_RATES),
   ...Object.keys(COUNTERS),
+  ...Object.keys(CHAOS_COUNTERS),
 ];
 
 /**
@@ -153,6 +164,8 @@ export interface SourceParts {
   outputTotal: number;
   measuredSeconds: number;
   histogram(name: HistogramName): HistogramView | undefined;
+  /** Recovery, integrity and leak counts; absent while a run is in progress. */
+  chaos?: ChaosResult | undefined;
 }
 
 /** A source over counts and histograms (a result file, or a run in progress). */
@@ -175,6 +188,8 @@ export function thresholdSource(parts: SourceParts): ThresholdSource {
       return cache.get(name);
     },
     rate(name) {
+      if (Object.hasOwn(CHAOS_RATES, name))
+        return parts.chaos ? chaosRate(parts.chaos, name as ChaosRateName) : undefined;
       if (!Object.hasOwn(RATES, name)) return undefined;
       return denominators[name as RateName] > 0 ? rates[name as RateName] : undefined;
     },
@@ -182,6 +197,8 @@ export function thresholdSource(parts: SourceParts): ThresholdSource {
       if (name === 'streams') return s.measured;
       if (name === 'dropped_arrivals') return s.dropped_arrivals;
       if (name === 'output_tokens_total') return parts.outputTotal;
+      if (Object.hasOwn(CHAOS_COUNTERS, name))
+        return parts.chaos ? chaosCounter(parts.chaos, name as ChaosCounterName) : undefined;
       const m = /^(.+)_streams$/.exec(name);
       return m ? (s.by_outcome as Record<string, number>)[m[1]!] : undefined;
     },
@@ -197,6 +214,7 @@ export function thresholdSourceFromResult(result: RunResult): ThresholdSource {
     streams: result.streams,
     outputTotal: result.tokens.output_total,
     measuredSeconds: result.measured_s,
+    chaos: result.chaos,
     histogram: (name) => {
       const entry = result.metrics[name];
       return entry ? histogramView(decodeHistogram(entry.hdr), entry.scale) : undefined;

@@ -37,7 +37,11 @@ export const ATTR = {
   outcome: 'tokenstorm.outcome',
   /** The scenario's name on every runner metric (one value per run: bounded). */
   scenario: 'tokenstorm.scenario',
+  /** Chaos: client or upstream; the fault kinds are closed sets (docs/chaos.md). */
+  faultSide: 'tokenstorm.fault.side',
   faultKind: 'tokenstorm.fault.kind',
+  recoveryKind: 'tokenstorm.recovery.kind',
+  recoveryResult: 'tokenstorm.recovery.result',
 } as const;
 
 /** The reference server's own metrics (tokenstorm.server.*). */
@@ -64,6 +68,13 @@ export const RUNNER = {
   droppedArrivals: 'tokenstorm.runner.dropped_arrivals',
   eventLoopDelay: 'tokenstorm.runner.event_loop_delay',
   scheduleLag: 'tokenstorm.runner.schedule_lag',
+  /** Chaos (docs/chaos.md): faults that struck, by tokenstorm.fault.side and tokenstorm.fault.kind. */
+  faults: 'tokenstorm.runner.faults',
+  /** Streams that tried to recover after a disconnect, by tokenstorm.recovery.kind and .result. */
+  recoveries: 'tokenstorm.runner.recoveries',
+  resumeDuration: 'tokenstorm.runner.resume.duration',
+  cancelDuration: 'tokenstorm.runner.cancel.duration',
+  integrityFailures: 'tokenstorm.runner.integrity_failures',
 } as const;
 
 /** Process and runtime metrics of every program (semantic conventions: process.*, nodejs.*, v8js.*). */

@@ -160,13 +160,9 @@ describe('overrides and the result', () => {
     expect(s.seed).toBe(5);
     expect(s.target).toMatchObject({ embedded: false, url: 'http://127.0.0.1:8080/v1/chat/stream' });
     expect(s.target.mock).toBeUndefined();
-    // Upstream faults cannot be injected into someone else's server: that is said, not ignored.
-    const err = failure(() =>
-      loadScenario(join(ROOT, 'scenarios', 'demo.yaml'), { url: 'http://127.0.0.1:1/x' }),
-    );
-    expect(err.problems).toEqual([
-      'faults.upstream: upstream faults need target.embedded: true (the runner configures the mock it starts); remove them for an external target',
-    ]);
+    // Upstream faults go along as the x-tokenstorm-fault header (a tokenstorm mock or server applies them).
+    const demo = loadScenario(join(ROOT, 'scenarios', 'demo.yaml'), { url: 'http://127.0.0.1:1/x' });
+    expect(demo.faults.upstream.map((f) => f.kind)).toEqual(['inband_error', 'truncate', 'http_error']);
   });
 
   it('is deeply frozen', () => {

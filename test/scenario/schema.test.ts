@@ -184,7 +184,8 @@ describe('defaults', () => {
       },
       timeouts: { connect_ms: 10_000, headers_ms: 60_000, stall_ms: 30_000, total_ms: 600_000 },
       slo: {},
-      faults: { upstream: [] },
+      faults: { client: [], upstream: [] },
+      leak_check: {},
       thresholds: {},
     });
   });
@@ -322,8 +323,9 @@ describe('target', () => {
     ).toEqual([]);
   });
 
-  it('upstream faults need the embedded mock and add up to at most 1 with its own', () => {
+  it('at most one fault per stream: client and upstream probabilities add up to at most 1', () => {
     const load = { type: 'open', rate: 1, streams: 1 };
+    // Upstream faults travel as a request header, so an external tokenstorm mock or server takes them too.
     expect(
       problems({
         ...base,
@@ -331,19 +333,71 @@ describe('target', () => {
         load,
         faults: { upstream: [{ kind: 'truncate', probability: 0.1 }] },
       }),
+    ).toEqual([]);
+    expect(
+      problems({
+        ...base,
+        load,
+        faults: {
+          client: [{ kind: 'cancel', probability: 0.6 }],
+          upstream: [{ kind: 'truncate', probability: 0.5 }],
+        },
+      }),
     ).toEqual([
-      'faults.upstream: upstream faults need target.embedded: true (the runner configures the mock it starts); remove them for an external target',
+      'faults: fault probabilities (faults.client and faults.upstream together) add up to 1.100; at most one fault strikes a stream, so they must add up to 1 or less',
+    ]);
+  });
+
+  it('client faults: resume needs the reference protocol, one trigger, known kinds', () => {
+    const load = { type: 'open', rate: 1, streams: 1 };
+    expect(
+      problems({
+        ...base,
+        target: { url: 'http://x/v1', protocol: 'openai' },
+        load,
+        faults: { client: [{ kind: 'disconnect', probability: 0.1 }] },
+      }),
+    ).toEqual([
+      'faults.client[0].reconnect: reconnect: resume needs protocol: reference (only tokenstorm serve resumes a stream); use reconnect: retry or none for openai',
     ]);
     expect(
       problems({
         ...base,
-        target: { embedded: true, mock: { faults: [{ kind: 'reset', probability: 0.6 }] } },
         load,
-        faults: { upstream: [{ kind: 'truncate', probability: 0.5 }] },
+        faults: {
+          client: [
+            { kind: 'stall', probability: 0.1, after_tokens: 3, after_ms: 100, duration_ms: 50 },
+            { kind: 'explode', probability: 0.1 },
+            { kind: 'slow_reader', probability: 0.1 },
+          ],
+        },
       }),
     ).toEqual([
-      'faults.upstream: fault probabilities (faults.upstream and target.mock.faults together) add up to 1.100; at most one fault strikes a request, so they must add up to 1 or less',
+      'faults.client[0].after_ms: give after_tokens or after_ms, not both',
+      'faults.client[1].kind: kind must be one of disconnect, stall, slow_reader, cancel, abort_before_headers',
+      'faults.client[2].bytes_per_s: Field required (expected number)',
     ]);
+  });
+
+  it('the leak check needs the server metrics', () => {
+    expect(
+      problems({
+        ...base,
+        target: { url: 'http://x/v1' },
+        load: { type: 'open', rate: 1, streams: 1 },
+        leak_check: { enabled: true },
+      }),
+    ).toEqual([
+      "leak_check.enabled: the leak check reads the reference server's metrics: set target.metrics_url (e.g. http://127.0.0.1:9464/metrics) or use an embedded target without direct",
+    ]);
+    expect(
+      problems({
+        ...base,
+        target: { url: 'http://x/v1', metrics_url: 'http://x:9464/metrics' },
+        load: { type: 'open', rate: 1, streams: 1 },
+        leak_check: { enabled: true },
+      }),
+    ).toEqual([]);
   });
 });
 
