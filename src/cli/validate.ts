@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { EXIT, type ExitCode, formatError, isTokenstormError, TokenstormError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import { describeLoad, describeTarget } from '../scenario/summary.js';
+import { describeFaults, describeLoad, describeTarget } from '../scenario/summary.js';
 
 interface ValidateArgs {
   files?: string[];
@@ -47,7 +47,7 @@ export function validateFiles(
       const s = loadScenario(file, {}, env, { missingEnv: 'warn', warnings });
       const nThresholds = Object.values(s.thresholds).reduce((n, items) => n + items.length, 0);
       out(
-        `✓ ${file}: valid (${s.name}, ${describeLoad(s.load)}; ${describeTarget(s.target)}; ${nThresholds} threshold${nThresholds === 1 ? '' : 's'})\n`,
+        `✓ ${file}: valid (${s.name}, ${describeLoad(s.load)}; ${describeTarget(s.target)}${describeFaults(s.faults)}; ${nThresholds} threshold${nThresholds === 1 ? '' : 's'})\n`,
       );
       for (const w of warnings) err(`  warning: ${file}: ${w} (tokenstorm run needs it)\n`);
     } catch (e) {

@@ -53,3 +53,14 @@ export function describeTarget(target: Scenario['target']): string {
     return target.direct ? `embedded mock (${target.protocol})` : 'embedded reference server';
   return `${target.protocol} ${target.url ?? ''}`;
 }
+
+/** E.g. "; faults: 7 client, 5 upstream (46% of streams)", or '' without faults. */
+export function describeFaults(faults: Scenario['faults']): string {
+  const all = [...faults.client, ...faults.upstream];
+  if (all.length === 0) return '';
+  const share = all.reduce((p, f) => p + f.probability, 0);
+  const parts = [];
+  if (faults.client.length > 0) parts.push(`${faults.client.length} client`);
+  if (faults.upstream.length > 0) parts.push(`${faults.upstream.length} upstream`);
+  return `; faults: ${parts.join(', ')} (${Math.round(share * 1000) / 10}% of streams)`;
+}
