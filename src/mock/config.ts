@@ -119,6 +119,30 @@ export const mockConfigSchema = z
         degradation: nonNegative('degradation').default(0),
       })
       .default({ slots: 256, max_queue: 100_000, degradation: 0 }),
+    /** Thinking, tool-use and structured-output responses (src/mock/rich.ts, docs/mock.md). */
+    responses: z
+      .strictObject({
+        /** request: a thinking block only when the request enables thinking; always: on every response. */
+        thinking: z.enum(['request', 'always']).default('request'),
+        /** Thinking tokens per response (capped at the request's budget_tokens and max_tokens − 1). */
+        thinking_tokens: z.number().int().positive().default(32),
+        /** request: JSON text only when the request asks for an output format; always: every answer. */
+        structured: z.enum(['request', 'always']).default('request'),
+        /** Text tokens before a tool_use block. */
+        tool_preamble_tokens: z.number().int().positive().default(3),
+        /** Tool argument fragments are cut every [min, max] characters, anywhere in the JSON. */
+        tool_fragment_chars: z
+          .tuple([z.number().int().positive(), z.number().int().positive()])
+          .refine(([a, b]) => a <= b, 'a range [min, max] needs min <= max')
+          .default([1, 12]),
+      })
+      .default({
+        thinking: 'request',
+        thinking_tokens: 32,
+        structured: 'request',
+        tool_preamble_tokens: 3,
+        tool_fragment_chars: [1, 12],
+      }),
     /** Output length per request, capped by the request's max_tokens; absent: always max_tokens. */
     output_tokens: distributionSchema.optional(),
     faults: z.array(faultSchema).default([]),

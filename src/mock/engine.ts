@@ -10,6 +10,7 @@
 import { Rng, sampler } from '../random.js';
 import type { FaultRule, MockConfig } from './config.js';
 import type { GenerationRequest } from './requests.js';
+import { buildPlan, type PlanCursor, type ResponsePlan, wantsPlan } from './rich.js';
 import type { MockStats } from './stats.js';
 import { promptKey, textRng, VOCAB } from './text.js';
 import { type Clock, monotonicClock, TimerWheel } from './wheel.js';
@@ -64,6 +65,9 @@ class Generation {
   strikeAt: number;
   text = '';
   arrivedAt: number;
+  /** A planned (thinking, tool-use, structured) response, or null for plain text. */
+  plan: ResponsePlan | null = null;
+  readonly cursor: PlanCursor = { block: 0, piece: 0 };
 
   constructor(
     readonly req: GenerationRequest,
@@ -190,17 +194,24 @@ export class Engine {
       const drawn = Math.round(this.outputLength(new Rng(`len:${this.config.seed}:${key}`)));
       n = Math.min(req.maxTokens, Math.max(1, drawn));
     }
+    const words = textRng(this.config.seed, key);
+    let plan: ResponsePlan | null = null;
+    if (wantsPlan(req.rich, this.config.responses)) {
+      plan = buildPlan(this.config.seed, key, req.rich, this.config.responses, req.maxTokens, n, words);
+      n = plan.total;
+    }
     const g = new Generation(
       req,
       info,
       writer,
       sink,
       n,
-      textRng(this.config.seed, key),
+      words,
       new Rng(`itl:${this.config.seed}:${key}:${this.idCounter}`),
       fault,
       now,
     );
+    g.plan = plan;
     this.live.add(g);
     if (req.stream) this.stats.streamsStarted++;
     if (fault?.kind === 'slow_headers') {
@@ -232,7 +243,7 @@ export class Engine {
 
   private admit(g: Generation, now: number): void {
     if (g.req.stream) {
-      g.sink.open(g.writer.start(g.info));
+      g.sink.open(g.plan === null ? g.writer.start(g.info) : g.writer.richStart(g.info, g.plan));
       this.stats.events += 3;
     } else {
       g.sink.open('');
@@ -348,10 +359,15 @@ export class Engine {
         if ((g.state as State) === State.Stalled) return this.flush(g, out);
       }
       if (g.sent === g.outputTokens) break;
-      const word = g.words.int(VOCAB.length);
       this.stats.lateness.recordValue(Math.round((now - g.tokenDue) * 1000));
-      if (stream) out += g.writer.token(g.info, word);
-      else g.text += VOCAB[word];
+      if (g.plan !== null) {
+        // A planned response: its pieces were drawn up front; non-streaming bodies come from the plan.
+        if (stream) out += g.writer.rich.piece(g.plan, g.cursor, g.info.wirePrefix ?? '');
+      } else {
+        const word = g.words.int(VOCAB.length);
+        if (stream) out += g.writer.token(g.info, word);
+        else g.text += VOCAB[word];
+      }
       g.sent++;
       this.stats.tokens++;
       this.stats.events++;
@@ -360,12 +376,15 @@ export class Engine {
     }
     if (g.sent === g.outputTokens && g.strikeAt === -1) {
       const stop = g.outputTokens >= g.req.maxTokens ? 'max_tokens' : 'end_turn';
-      if (stream) {
+      if (g.plan !== null) {
+        if (stream) g.sink.end(out + g.writer.richFinish(g.info, g.plan, g.cursor, g.sent));
+        else g.sink.complete(g.writer.richBody(g.info, g.plan, g.sent));
+      } else if (stream) {
         g.sink.end(out + g.writer.finish(g.info, stop, g.sent));
-        this.stats.events += 3;
       } else {
         g.sink.complete(g.writer.body(g.info, g.text, stop, g.sent));
       }
+      if (stream) this.stats.events += 3;
       this.stats.completed++;
       this.finish(g);
       return;

@@ -7,6 +7,16 @@
 // message_delta with cumulative usage, message_stop; in-band `event: error`).
 // OpenAI: chat.completion.chunk objects as `data:` lines, a final usage chunk when
 // stream_options.include_usage is set, then `data: [DONE]`.
+import {
+  anthropicContent,
+  anthropicRich,
+  openaiMessage,
+  openaiRich,
+  type PlanCursor,
+  type ResponsePlan,
+  type RichStop,
+  type RichWire,
+} from './rich.js';
 import { VOCAB } from './text.js';
 
 export interface StreamInfo {
@@ -28,6 +38,11 @@ export interface WireWriter {
   error(s: StreamInfo, errorType: string, message: string): string;
   /** The non-streaming response body. */
   body(s: StreamInfo, text: string, stopReason: 'end_turn' | 'max_tokens', outputTokens: number): string;
+  /** Planned (thinking, tool-use, structured) responses: src/mock/rich.ts. */
+  readonly rich: RichWire;
+  richStart(s: StreamInfo, plan: ResponsePlan): string;
+  richFinish(s: StreamInfo, plan: ResponsePlan, cur: PlanCursor, outputTokens: number): string;
+  richBody(s: StreamInfo, plan: ResponsePlan, outputTokens: number): string;
 }
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -37,8 +52,58 @@ const anthropicTokenEvents = VOCAB.map(
     `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(w)}}}\n\n`,
 );
 
+function anthropicMessageStart(s: StreamInfo): string {
+  const message = {
+    id: s.messageId,
+    type: 'message',
+    role: 'assistant',
+    model: s.model,
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: {
+      input_tokens: s.inputTokens,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      output_tokens: 1,
+    },
+  };
+  return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n`;
+}
+
+function anthropicEnd(s: StreamInfo, stopReason: string, outputTokens: number): string {
+  const usage = { input_tokens: s.inputTokens, output_tokens: outputTokens };
+  return (
+    `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage })}\n\n` +
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+  );
+}
+
+const ANTHROPIC_PING = 'event: ping\ndata: {"type": "ping"}\n\n';
+
 export const anthropicWire: WireWriter = {
   contentType: SSE_CONTENT_TYPE,
+  rich: anthropicRich,
+  richStart: (s, plan) => anthropicMessageStart(s) + anthropicRich.open(plan, '') + ANTHROPIC_PING,
+  richFinish: (s, plan, cur, outputTokens) =>
+    anthropicRich.close(plan, cur) + anthropicEnd(s, plan.stopReason, outputTokens),
+  richBody(s, plan, outputTokens) {
+    return JSON.stringify({
+      id: s.messageId,
+      type: 'message',
+      role: 'assistant',
+      model: s.model,
+      content: anthropicContent(plan),
+      stop_reason: plan.stopReason,
+      stop_sequence: null,
+      usage: {
+        input_tokens: s.inputTokens,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: outputTokens,
+      },
+    });
+  },
   start(s) {
     const message = {
       id: s.messageId,
@@ -105,8 +170,46 @@ function prefixOf(s: StreamInfo): string {
   return s.wirePrefix;
 }
 
+function openaiFinish(s: StreamInfo, finishReason: string, outputTokens: number): string {
+  let out = `${prefixOf(s)}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReason}"}]}\n\n`;
+  if (s.includeUsage) {
+    const usage = {
+      prompt_tokens: s.inputTokens,
+      completion_tokens: outputTokens,
+      total_tokens: s.inputTokens + outputTokens,
+    };
+    out += `${prefixOf(s)}],"usage":${JSON.stringify(usage)}}\n\n`;
+  }
+  return `${out}data: [DONE]\n\n`;
+}
+
 export const openaiWire: WireWriter = {
   contentType: SSE_CONTENT_TYPE,
+  rich: openaiRich,
+  richStart: (s) => openaiWire.start(s),
+  richFinish: (s, plan, _cur, outputTokens) =>
+    openaiFinish(s, openaiRich.finishReason(plan.stopReason), outputTokens),
+  richBody(s, plan, outputTokens) {
+    return JSON.stringify({
+      id: s.messageId,
+      object: 'chat.completion',
+      created: s.created,
+      model: s.model,
+      choices: [
+        {
+          index: 0,
+          message: openaiMessage(plan),
+          logprobs: null,
+          finish_reason: openaiRich.finishReason(plan.stopReason as RichStop),
+        },
+      ],
+      usage: {
+        prompt_tokens: s.inputTokens,
+        completion_tokens: outputTokens,
+        total_tokens: s.inputTokens + outputTokens,
+      },
+    });
+  },
   start(s) {
     return `${prefixOf(s)}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`;
   },
