@@ -326,17 +326,12 @@ function toolIndex(plan: ResponsePlan, block: number): number {
 
 // ---- non-streaming bodies -----------------------------------------------------------------------
 
-/** Anthropic Message content blocks of a planned response (the first `sent` pieces). */
+/** Anthropic Message content blocks of a planned response. */
 export function anthropicContent(plan: ResponsePlan): unknown[] {
   return plan.blocks.map((b) => {
-    switch (b.type) {
-      case 'thinking':
-        return { type: 'thinking', thinking: blockText(b), signature: b.signature };
-      case 'text':
-        return { type: 'text', text: blockText(b) };
-      case 'tool_use':
-        return { type: 'tool_use', id: b.id, name: b.name, input: b.input };
-    }
+    if (b.type === 'thinking') return { type: 'thinking', thinking: blockText(b), signature: b.signature };
+    if (b.type === 'text') return { type: 'text', text: blockText(b) };
+    return { type: 'tool_use', id: b.id, name: b.name, input: b.input };
   });
 }
 
