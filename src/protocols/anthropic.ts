@@ -197,6 +197,10 @@ export class AnthropicAccumulator extends BaseAccumulator {
     this.blockTypes.push(block['type']);
     this.open.push(true);
     this.openCount++;
+    if (kind === 'tool_input') {
+      const name = block['name'];
+      this.emit({ kind: 'tool_call', phase: 'start', index, ...(typeof name === 'string' ? { name } : {}) });
+    }
     // The API starts text and thinking blocks empty; should a server put content in the start, it counts.
     if (kind === 'text' && typeof block['text'] === 'string') this.token('text', block['text'], index);
     else if (kind === 'thinking' && typeof block['thinking'] === 'string')
@@ -283,9 +287,12 @@ export class AnthropicAccumulator extends BaseAccumulator {
 
   private onBlockStop(json: JsonObject): void {
     if (!this.requireStarted('content_block_stop')) return;
-    if (this.openBlock(json, 'content_block_stop') === undefined) return;
-    this.open[json['index'] as number] = false;
+    const kind = this.openBlock(json, 'content_block_stop');
+    if (kind === undefined) return;
+    const index = json['index'] as number;
+    this.open[index] = false;
     this.openCount--;
+    if (kind === 'tool_input') this.emit({ kind: 'tool_call', phase: 'stop', index });
   }
 
   private onMessageDelta(json: JsonObject): void {

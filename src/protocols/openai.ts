@@ -27,6 +27,9 @@ export class OpenAIAccumulator extends BaseAccumulator {
   private started = false;
   /** Choices that reported a finish_reason, by choice index. */
   private readonly finished: boolean[] = [];
+  /** Tool calls started and not yet complete, by tool call index (tool_call events). */
+  private readonly openCalls: number[] = [];
+  private readonly seenCalls = new Set<number>();
 
   constructor(onEvent?: StreamEventListener) {
     super(onEvent);
@@ -140,6 +143,9 @@ export class OpenAIAccumulator extends BaseAccumulator {
     if (typeof reason === 'string') {
       this.stopReason = reason;
       this.finished[index] = true;
+      // Chat completions has no per-call end: a call's arguments are complete when its choice finishes.
+      for (const call of this.openCalls) this.emit({ kind: 'tool_call', phase: 'stop', index: call });
+      this.openCalls.length = 0;
     }
   }
 
@@ -163,7 +169,20 @@ export class OpenAIAccumulator extends BaseAccumulator {
     const toolCalls = delta['tool_calls'];
     if (Array.isArray(toolCalls)) {
       for (const call of toolCalls) {
-        const args = isObject(call) && isObject(call['function']) ? call['function']['arguments'] : undefined;
+        const fn = isObject(call) && isObject(call['function']) ? call['function'] : undefined;
+        const callIndex = isObject(call) && isIndex(call['index']) ? call['index'] : 0;
+        if (!this.seenCalls.has(callIndex)) {
+          this.seenCalls.add(callIndex);
+          this.openCalls.push(callIndex);
+          const name = fn?.['name'];
+          this.emit({
+            kind: 'tool_call',
+            phase: 'start',
+            index: callIndex,
+            ...(typeof name === 'string' ? { name } : {}),
+          });
+        }
+        const args = fn?.['arguments'];
         if (typeof args === 'string') this.token('tool_input', args, index);
       }
     }

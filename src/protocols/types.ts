@@ -41,7 +41,18 @@ export type StreamEvent =
   /** Terminal: the stream broke the protocol; further input is ignored. */
   | { readonly kind: 'protocol_error'; readonly code: ProtocolErrorCode; readonly message: string }
   /** A keep-alive event the protocol defines (Anthropic `ping`). SSE comments never reach this layer. */
-  | { readonly kind: 'ping' };
+  | { readonly kind: 'ping' }
+  /**
+   * A tool call begins (Anthropic content_block_start of a tool_use block; OpenAI the first tool_calls
+   * delta of a call) or its arguments are complete (content_block_stop; OpenAI the choice's
+   * finish_reason). `index` is the content block index (Anthropic) or the tool call index (OpenAI).
+   */
+  | {
+      readonly kind: 'tool_call';
+      readonly phase: 'start' | 'stop';
+      readonly index: number;
+      readonly name?: string;
+    };
 
 /**
  * How the stream ended, as far as the protocol can tell. The runner adds the outcomes that need
