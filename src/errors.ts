@@ -78,6 +78,23 @@ export const ERRORS = {
     fix: 'Change each field listed as it says (use concurrency or rate instead of stages; give load.duration or --step-duration).',
     exit: EXIT.usage,
   },
+  E_SHARDS_MISMATCH: {
+    meaning:
+      'tokenstorm merge was given shard results of different scenarios, or shards that disagree on the shard count.',
+    fix: 'Merge only the shards of one run: every shard must run the same scenario file with the same --seed and --url and the same shard count (the message lists the files by scenario hash).',
+    exit: EXIT.usage,
+  },
+  E_SHARDS_INCOMPLETE: {
+    meaning:
+      'tokenstorm merge was not given exactly one result for each shard 0…N−1 (a shard is missing or given twice), or a file is not a shard result.',
+    fix: 'Pass every shard result once (the message names the missing or repeated indices); re-run a failed shard with the same --shard i/N, or run without --shard for a single-machine result.',
+    exit: EXIT.usage,
+  },
+  E_STORE_UNAVAILABLE: {
+    meaning: 'tokenstorm serve could not reach the Redis server given with --redis-url when it started.',
+    fix: 'Check that Redis runs and the URL (redis://host:port/db) is right; without --redis-url the server keeps streams in memory (a single replica).',
+    exit: EXIT.runtime,
+  },
   E_INTERRUPTED: {
     meaning: 'The command was interrupted (SIGINT or SIGTERM) before it finished.',
     fix: 'Run it again and let it finish; results written so far are incomplete.',

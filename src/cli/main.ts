@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, formatError, isTokenstormError, TokenstormError } from '../errors.js';
 import { compareCommand } from './compare.js';
+import { mergeCommand } from './merge.js';
 import { mockCommand } from './mock.js';
 import { reportCommand } from './report.js';
 import { demoCommand, runCommand } from './run.js';
@@ -20,6 +21,7 @@ const cli = yargs(hideBin(process.argv))
   .command(validateCommand)
   .command(sweepCommand)
   .command(compareCommand)
+  .command(mergeCommand)
   .command(reportCommand)
   .demandCommand(1, 'Name a command: tokenstorm <command> --help shows its options.')
   .strict()

@@ -13,6 +13,7 @@ import { formatSummary } from '../report/summary.js';
 import { runScenario } from '../runner/run.js';
 import { startRunnerTelemetry } from '../runner/telemetry.js';
 import { loadScenario } from '../scenario/load.js';
+import { parseStartAt, shardFromArgs } from '../shard/spec.js';
 import { REPORT_OPTIONS, type ReportArgs, writeReports } from './reports.js';
 
 export interface RunArgs extends ReportArgs {
@@ -25,6 +26,9 @@ export interface RunArgs extends ReportArgs {
   'metrics-port'?: number;
   'metrics-host'?: string;
   color?: boolean;
+  shard?: string;
+  'shard-count'?: number;
+  'start-at'?: string;
 }
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -58,6 +62,20 @@ function options<T>(y: Argv<T>) {
       type: 'boolean',
       describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
     },
+    shard: {
+      type: 'string',
+      describe:
+        'Run shard i of N of the load (0 ≤ i < N): N processes, e.g. on N machines, each run their part; merge their results with tokenstorm merge',
+    },
+    'shard-count': {
+      type: 'number',
+      describe: 'Shard count N, the index taken from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)',
+    },
+    'start-at': {
+      type: 'string',
+      describe:
+        'Common start of all shards, in epoch ms: the load waits for it; a late shard counts the arrivals it missed as dropped',
+    },
     ...REPORT_OPTIONS,
   });
 }
@@ -65,6 +83,8 @@ function options<T>(y: Argv<T>) {
 export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scenario'>): Promise<void> {
   if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > 64)
     throw new TokenstormError('E_USAGE', `--workers must be an integer from 1 to 64 (got ${args.workers})`);
+  const shard = shardFromArgs(args.shard, args['shard-count']);
+  const startAtEpochMs = parseStartAt(args['start-at']);
   const scenario = loadScenario(file, { seed: args.seed, url: args.url });
   const err = process.stderr;
   const tty = err.isTTY === true && !args.quiet;
@@ -92,11 +112,15 @@ export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scena
       scenario,
       file,
       workers: args.workers,
+      shard,
+      startAtEpochMs,
       signal: controller.signal,
       telemetry,
       onTarget: (url) => {
         if (!args.quiet)
-          err.write(`tokenstorm run: ${scenario.name} → ${url} (${scenario.target.protocol})\n`);
+          err.write(
+            `tokenstorm run: ${scenario.name} → ${url} (${scenario.target.protocol})${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`,
+          );
       },
       onProgress: (p) => {
         if (args.quiet) return;

@@ -22,6 +22,11 @@ export interface LocalRunOptions {
   startEpochMs: number;
   /** Live telemetry, fed every stream end and content gap. */
   sink?: TelemetrySink | undefined;
+  /**
+   * A shard lined up by --start-at: when this thread begins more than LATE_MS after the common
+   * start, arrivals intended before it began are counted as dropped, not started late.
+   */
+  dropLate?: boolean | undefined;
 }
 
 export interface LocalRunDone {
@@ -35,6 +40,9 @@ export interface LocalRunDone {
 
 /** The runner's own warm-up (JIT of the hot paths): its event-loop delay is not judged before this. */
 const RUNNER_WARMUP_MS = 1000;
+
+/** A shard that begins this much after the common start counts the arrivals it missed as dropped. */
+const LATE_MS = 50;
 
 /** Largest SSE event the client accepts. */
 const MAX_EVENT_BYTES = 1024 * 1024;
@@ -53,6 +61,8 @@ export class LocalRun {
   private sweepTimer: NodeJS.Timeout | undefined;
   private drainResolve: (() => void) | undefined;
   private abortReason: string | null = null;
+  /** Arrivals intended before this (performance.now()) were missed by a late start: dropped. */
+  private missedBefore = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: LocalRunOptions) {
     const s = opts.scenario;
@@ -87,7 +97,7 @@ export class LocalRun {
       arrival: (intendedAt, dropped) => {
         const warm = intendedAt < this.warmupEnd;
         this.recorder.arrival(warm);
-        if (dropped) this.recorder.arrivalDropped(warm);
+        if (dropped || intendedAt < this.missedBefore) this.recorder.arrivalDropped(warm);
       },
       rng: (purpose) => new Rng(`${seedKey}:${purpose}`),
     };
@@ -99,6 +109,7 @@ export class LocalRun {
   }
 
   private startStream(intendedAt: number, onEnd: () => void): void {
+    if (intendedAt < this.missedBefore) return onEnd(); // missed by a late start: counted as dropped
     const now = performance.now();
     const run = new StreamRun(
       this.ctx,
@@ -146,6 +157,8 @@ export class LocalRun {
     // warmup 0. (A timer may fire up to ~1 ms early against performance.now(), hence the loop.)
     while (performance.now() < this.t0)
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(this.t0 - performance.now())));
+    const begin = performance.now();
+    if (this.opts.dropLate === true && begin - this.t0 > LATE_MS) this.missedBefore = begin;
     this.health.start();
     const sweepMs = Math.max(10, Math.min(250, s.timeouts.stall_ms / 4));
     const settle = setTimeout(() => this.health.resetLoopDelay(), Math.max(s.load.warmup, RUNNER_WARMUP_MS));

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { TokenstormError } from '../errors.js';
 import type { ProgressSnapshot } from '../report/progress.js';
 import type { Scenario } from '../scenario/schema.js';
+import { globalShare, type Shard, scenarioHash } from '../shard/spec.js';
 import { chaosCounter } from '../stats/chaos.js';
 import { mergeResults } from '../stats/merge.js';
 import type { HistogramName } from '../stats/metrics.js';
@@ -40,6 +41,13 @@ export interface RunOptions {
   onTarget?: (url: string) => void;
   /** Live metrics (--metrics-port): fed every stream end and content gap, from every worker. */
   telemetry?: RunnerTelemetry | undefined;
+  /** This process's shard of a distributed run (docs/distributed.md); undefined: the whole run. */
+  shard?: Shard | undefined;
+  /**
+   * The run's common start (ms since the epoch) that lines shards up: the load waits for it, and
+   * when this process starts later, the arrivals it missed are counted as dropped, never shifted.
+   */
+  startAtEpochMs?: number | undefined;
 }
 
 const TICK_MS = 1000;
@@ -85,13 +93,15 @@ function localGenerator(
   ctx: ResultContext,
   liveNames: HistogramName[],
   telemetry: RunnerTelemetry | undefined,
+  opts: RunOptions,
 ): LoadGenerator {
   const local = new LocalRun({
     scenario: ctx.scenario,
     url: ctx.url,
-    share: { index: 0, count: 1 },
+    share: globalShare(opts.shard, { index: 0, count: 1 }),
     startEpochMs: ctx.startEpochMs,
     sink: telemetry,
+    dropLate: opts.startAtEpochMs !== undefined,
   });
   return {
     live: () => local.live(liveNames),
@@ -107,6 +117,7 @@ async function workerGenerator(
   count: number,
   liveNames: HistogramName[],
   telemetry: RunnerTelemetry | undefined,
+  opts: RunOptions,
 ): Promise<LoadGenerator> {
   const workers: Worker[] = [];
   const latest: (LiveWire | undefined)[] = [];
@@ -116,8 +127,9 @@ async function workerGenerator(
         scenario: ctx.scenario,
         file: ctx.file,
         url: ctx.url,
-        share: { index, count },
+        share: globalShare(opts.shard, { index, count }),
         workers: count,
+        dropLate: opts.startAtEpochMs !== undefined,
         liveHistograms: liveNames,
         telemetry: telemetry !== undefined,
       };
@@ -134,7 +146,7 @@ async function workerGenerator(
     throw err;
   }
   // Every worker measures from the same instant, a little ahead so that all have received it.
-  const startEpochMs = performance.timeOrigin + performance.now() + 20;
+  const startEpochMs = opts.startAtEpochMs ?? performance.timeOrigin + performance.now() + 20;
   ctx.startEpochMs = startEpochMs;
   const finals = workers.map((w) =>
     Promise.race([
@@ -205,13 +217,13 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
       scenario,
       file: opts.file ?? null,
       url,
-      startEpochMs: performance.timeOrigin + performance.now(),
+      startEpochMs: opts.startAtEpochMs ?? performance.timeOrigin + performance.now(),
       workers,
     };
     const gen =
       workers === 1
-        ? localGenerator(ctx, liveNames, opts.telemetry)
-        : await workerGenerator(ctx, workers, liveNames, opts.telemetry);
+        ? localGenerator(ctx, liveNames, opts.telemetry, opts)
+        : await workerGenerator(ctx, workers, liveNames, opts.telemetry, opts);
     let aborted = false;
     const abort = (reason: string): void => {
       if (aborted) return;
@@ -269,6 +281,15 @@ export async function runScenario(opts: RunOptions): Promise<RunResult> {
       ...builtInChecks(result, scenario),
     ];
     result.thresholds_ok = result.thresholds.every((t) => t.ok);
+    result.scenario.hash = scenarioHash(scenario);
+    result.shard =
+      opts.shard === undefined
+        ? null
+        : {
+            index: opts.shard.index,
+            count: opts.shard.count,
+            start_at: opts.startAtEpochMs === undefined ? null : new Date(opts.startAtEpochMs).toISOString(),
+          };
     return result;
   } finally {
     await embedded?.stop();

@@ -21,6 +21,8 @@ export interface RunnerWorkerData {
   liveHistograms: HistogramName[];
   /** Batch telemetry to the main thread (it serves --metrics-port). */
   telemetry: boolean;
+  /** Arrivals missed by starting after the common start are dropped (LocalRunOptions.dropLate). */
+  dropLate: boolean;
 }
 
 const data = workerData as RunnerWorkerData;
@@ -48,6 +50,7 @@ async function go(startEpochMs: number): Promise<void> {
       share: data.share,
       startEpochMs,
       sink: batch,
+      dropLate: data.dropLate,
     });
     const run = local;
     const timer = setInterval(() => {

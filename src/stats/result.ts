@@ -66,7 +66,13 @@ export interface RunResult {
     seed: number;
     target: { url: string; protocol: string; embedded: boolean };
     load: Record<string, unknown>;
+    /** A stable hash of the validated scenario: `merge` refuses shards whose hashes differ. */
+    hash?: string;
   };
+  /** This result is one shard of a distributed run (docs/distributed.md); null or absent: the whole run. */
+  shard?: { index: number; count: number; start_at: string | null } | null;
+  /** A merged result: the shards it was merged from. */
+  merged_from?: { index: number; count: number; file: string; client_bound: boolean }[];
   started_at: string;
   ended_at: string;
   /** Wall time from start to the end of the last stream, s. */
