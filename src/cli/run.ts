@@ -21,6 +21,7 @@ export interface RunArgs extends ReportArgs {
   out?: string;
   seed?: number;
   url?: string;
+  speed?: number;
   workers: number;
   quiet: boolean;
   'metrics-port'?: number;
@@ -43,6 +44,10 @@ function options<T>(y: Argv<T>) {
       describe: "Seed for arrivals, prompts and injected faults (overrides the scenario's)",
     },
     url: { type: 'string', describe: "Target URL (overrides the scenario's target; turns embedded off)" },
+    speed: {
+      type: 'number',
+      describe: 'Trace replay: time scale (2 = twice as fast); overrides load.speed of a trace load',
+    },
     workers: {
       type: 'number',
       default: 1,
@@ -85,7 +90,7 @@ export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scena
     throw new TokenstormError('E_USAGE', `--workers must be an integer from 1 to 64 (got ${args.workers})`);
   const shard = shardFromArgs(args.shard, args['shard-count']);
   const startAtEpochMs = parseStartAt(args['start-at']);
-  const scenario = loadScenario(file, { seed: args.seed, url: args.url });
+  const scenario = loadScenario(file, { seed: args.seed, url: args.url, speed: args.speed });
   const err = process.stderr;
   const tty = err.isTTY === true && !args.quiet;
   const color = args.color ?? (process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);

@@ -87,7 +87,7 @@ export async function sweepHandler(args: Omit<SweepArgs, '_' | '$0'>): Promise<v
         if (typeof s !== 'string') slos.push(s);
       }
   const l = scenario.load;
-  const start = args.start ?? (l.type === 'closed' ? (l.concurrency ?? 1) : l.rate);
+  const start = args.start ?? (l.type === 'closed' ? (l.concurrency ?? 1) : l.type === 'open' ? l.rate : 1);
   const max = args.max ?? (l.type === 'closed' ? 10_000 : start * 1024);
   const err = process.stderr;
   const controller = new AbortController();

@@ -13,6 +13,7 @@
 // undici's resume), reads at a byte rate, cancels, or gives up before the headers. A stream without
 // a fault pays one boolean check per token for all of it.
 import type { Dispatcher } from 'undici';
+import { TopLevelFields } from '../json/fields.js';
 import { createAccumulator } from '../protocols/index.js';
 import { ReferenceAccumulator } from '../protocols/reference.js';
 import type { ProtocolAccumulator, StreamEvent } from '../protocols/types.js';
@@ -74,6 +75,28 @@ export class StreamRun implements Dispatcher.DispatchHandler {
   /** Last content (or headers) arrival: the stall clock. Pings and heartbeats do not move it. */
   lastContentAt = Number.NaN;
   private endAt = Number.NaN;
+  // ---- content channels (thinking, answer, tool calls, structured fields) ---------------------
+  firstThinkingAt = Number.NaN;
+  firstAnswerAt = Number.NaN;
+  private toolCallAt = Number.NaN;
+  private toolArgsAt = Number.NaN;
+  private firstFieldAt = Number.NaN;
+  private thinkingEvents = 0;
+  private toolInputEvents = 0;
+  private toolCalls = 0;
+  private toolCallsCompleted = 0;
+  private invalidToolArgs = 0;
+  /** Arguments of the tool call in progress (only while one is open). */
+  private toolArgs: string | undefined;
+  /** Structured output: watches the answer for its first complete top-level field, until it is seen. */
+  private fields: TopLevelFields | undefined;
+  /** The answer text, kept only when asked (multi-turn sessions send it back). */
+  answerText: string | undefined;
+  /**
+   * Text tokens take the slow path (channelToken) until the first answer token, and while the answer
+   * text is kept or watched: one branch per plain-text token otherwise.
+   */
+  private textSlow = true;
   /** Arrival time of the chunk being decoded: every event in it gets this timestamp. */
   private chunkAt = 0;
   private status = 0;
@@ -127,7 +150,12 @@ export class StreamRun implements Dispatcher.DispatchHandler {
     readonly warmup: boolean,
     private readonly onEnd: (run: StreamRun) => void,
     private readonly fault?: FaultPlan,
+    /** Session turn (1-based; 0 outside sessions), and whether to keep the answer text for the next turn. */
+    readonly turn = 0,
+    keepText = false,
   ) {
+    if (keepText) this.answerText = '';
+    if (ctx.spec.structured) this.fields = new TopLevelFields();
     this.acc = this.newAccumulator();
     this.decoder = this.newDecoder();
     this.recordItl = !warmup;
@@ -311,9 +339,13 @@ export class StreamRun implements Dispatcher.DispatchHandler {
           this.ctx.recorder.itl(at - this.lastTokenAt);
         this.lastTokenAt = at;
         this.ctx.recorder.tokens(at, 1);
+        if (e.channel !== 'text' || this.textSlow) this.channelToken(e.channel, e.text, at);
         if (this.watch) this.afterToken(at);
         return;
       }
+      case 'tool_call':
+        this.onToolCall(e.phase);
+        return;
       case 'usage':
         if (e.outputTokens !== undefined) this.outputTokens = e.outputTokens;
         if (e.inputTokens !== undefined) this.inputTokens = e.inputTokens;
@@ -338,6 +370,51 @@ export class StreamRun implements Dispatcher.DispatchHandler {
         return;
       default:
     }
+  }
+
+  // ---- content channels -----------------------------------------------------------------------
+
+  private channelToken(channel: 'text' | 'thinking' | 'tool_input', text: string, at: number): void {
+    if (channel === 'thinking') {
+      this.thinkingEvents++;
+      if (Number.isNaN(this.firstThinkingAt)) this.firstThinkingAt = at;
+      return;
+    }
+    if (channel === 'tool_input') {
+      this.toolInputEvents++;
+      if (Number.isNaN(this.toolCallAt)) this.toolCallAt = at;
+      if (this.toolArgs !== undefined) this.toolArgs += text;
+      return;
+    }
+    if (Number.isNaN(this.firstAnswerAt)) this.firstAnswerAt = at;
+    if (this.answerText !== undefined) this.answerText += text;
+    if (this.fields !== undefined && this.fields.feed(text) > 0) {
+      this.firstFieldAt = at;
+      this.fields = undefined;
+    }
+    this.textSlow = this.answerText !== undefined || this.fields !== undefined;
+  }
+
+  private onToolCall(phase: 'start' | 'stop'): void {
+    const at = this.chunkAt;
+    if (phase === 'start') {
+      this.toolCalls++;
+      if (Number.isNaN(this.toolCallAt)) this.toolCallAt = at;
+      this.toolArgs = '';
+      return;
+    }
+    if (this.toolArgs === undefined) return;
+    this.toolCallsCompleted++;
+    if (Number.isNaN(this.toolArgsAt)) this.toolArgsAt = at;
+    // A tool with no parameters may stream no argument text at all: that is the empty object.
+    if (this.toolArgs.trim() !== '') {
+      try {
+        JSON.parse(this.toolArgs);
+      } catch {
+        this.invalidToolArgs++;
+      }
+    }
+    this.toolArgs = undefined;
   }
 
   // ---- client-side faults ---------------------------------------------------------------------
@@ -563,6 +640,18 @@ export class StreamRun implements Dispatcher.DispatchHandler {
       resumeMs: this.resumeMs,
       cancelSent: !Number.isNaN(this.cancelAt),
       cancelMs: this.cancelMs,
+      firstThinkingAt: this.firstThinkingAt,
+      firstAnswerAt: this.firstAnswerAt,
+      toolCallAt: this.toolCallAt,
+      toolArgsAt: this.toolArgsAt,
+      firstFieldAt: this.firstFieldAt,
+      thinkingEvents: this.thinkingEvents,
+      toolInputEvents: this.toolInputEvents,
+      toolCalls: this.toolCalls,
+      toolCallsCompleted: this.toolCallsCompleted,
+      // A call whose arguments never ended (the stream broke off) never became valid JSON either.
+      invalidToolArgs: this.invalidToolArgs + (this.toolArgs !== undefined ? 1 : 0),
+      turn: this.turn,
     };
     this.ctx.recorder.ended(summary);
     this.onEnd(this);

@@ -8,9 +8,26 @@
 // open: arrivals at precomputed absolute times (constant, poisson or gamma gaps); an arrival that
 //   finds max_concurrency streams in flight is dropped and counted, never queued or delayed
 //   (k6 constant-arrival-rate's dropped_iterations).
+// trace: the arrivals of a trace file at t0 + offset / speed, each with its input and output
+//   length; dropped like open arrivals, and counted as late when started after late_ms.
 import { type Rng, sampler } from '../random.js';
-import type { ClosedLoad, OpenLoad } from '../scenario/schema.js';
+import type { ClosedLoad, LoadSpec, OpenLoad, TraceLoad } from '../scenario/schema.js';
+import { loadTrace, type TraceArrival } from '../workloads/trace.js';
 import { arrivalGaps } from './arrivals.js';
+
+/** A closed model's virtual user: sessions keep their conversation here (LocalRun's business). */
+export interface VirtualUser {
+  session?: unknown;
+}
+
+/** What an executor tells about one stream beyond its intended start. */
+export interface StreamParams {
+  /** Closed model: the user running it (multi-turn sessions). */
+  user?: VirtualUser;
+  /** Trace replay: the arrival's prompt and output lengths, tokens. */
+  inputTokens?: number;
+  outputTokens?: number;
+}
 
 /** What an executor needs from the engine: start one stream, and learn when it ends. */
 export interface ExecutorHost {
@@ -19,7 +36,11 @@ export interface ExecutorHost {
   readonly warmupMs: number;
   now(): number;
   /** Starts a stream intended at `intendedAt`; `onEnd` runs once when it has ended. */
-  startStream(intendedAt: number, onEnd: () => void): void;
+  startStream(intendedAt: number, onEnd: () => void, params?: StreamParams): void;
+  /** A trace arrival started more than late_ms after its time. */
+  lateArrival?(intendedAt: number): void;
+  /** Where relative workload files (traces) are (the scenario file's directory). */
+  readonly baseDir?: string;
   /** Streams in flight. */
   active(): number;
   /** Counts an open-model arrival (started or dropped). */
@@ -67,7 +88,7 @@ export function concurrencyAt(load: ClosedLoad, tMs: number, share: Share): numb
   return splitInt(from, share);
 }
 
-export function loadEndMs(load: ClosedLoad | OpenLoad): number {
+export function loadEndMs(load: LoadSpec): number {
   const stagesMs = load.type === 'closed' ? (load.stages ?? []).reduce((s, st) => s + st.duration, 0) : 0;
   return load.duration ?? (stagesMs > 0 ? stagesMs : Number.POSITIVE_INFINITY);
 }
@@ -130,14 +151,14 @@ class ClosedExecutor implements Executor {
     while (this.users < target && !this.ending && batch < START_BATCH) {
       this.users++;
       batch++;
-      this.next(this.host.now());
+      this.next(this.host.now(), {});
     }
     if (this.users < target) this.timer = setTimeout(() => this.control(), 0);
     else this.timer = setTimeout(() => this.control(), CONTROL_TICK_MS);
   }
 
   /** A user ready at `readyAt` starts its next stream, or retires. */
-  private next(readyAt: number): void {
+  private next(readyAt: number, user: VirtualUser): void {
     const tMs = readyAt - this.host.t0;
     if (this.ending || this.users > concurrencyAt(this.load, tMs, this.share)) {
       this.users--;
@@ -145,25 +166,29 @@ class ClosedExecutor implements Executor {
       return;
     }
     this.started++;
-    this.host.startStream(readyAt, () => {
-      const think = this.think(this.thinkRng);
-      const endedAt = this.host.now();
-      if (this.ending)
-        this.next(endedAt); // the user retires
-      // Not synchronously: the stream's connection goes back to the pool only after this callback
-      // returns, and starting now would open a new connection per stream. The turn it waits counts
-      // as schedule lag (the user was ready at endedAt).
-      else if (think <= 0) setImmediate(() => this.next(endedAt));
-      // A timer can fire up to ~1 ms early against performance.now() (libuv's clock counts whole
-      // ms): a stream must never start before its intended time, or TTFT from it is understated.
-      else {
-        const t = setTimeout(() => {
-          this.thinking.delete(t);
-          this.next(Math.min(endedAt + think, this.host.now()));
-        }, think);
-        this.thinking.add(t);
-      }
-    });
+    this.host.startStream(
+      readyAt,
+      () => {
+        const think = this.think(this.thinkRng);
+        const endedAt = this.host.now();
+        if (this.ending)
+          this.next(endedAt, user); // the user retires
+        // Not synchronously: the stream's connection goes back to the pool only after this callback
+        // returns, and starting now would open a new connection per stream. The turn it waits counts
+        // as schedule lag (the user was ready at endedAt).
+        else if (think <= 0) setImmediate(() => this.next(endedAt, user));
+        // A timer can fire up to ~1 ms early against performance.now() (libuv's clock counts whole
+        // ms): a stream must never start before its intended time, or TTFT from it is understated.
+        else {
+          const t = setTimeout(() => {
+            this.thinking.delete(t);
+            this.next(Math.min(endedAt + think, this.host.now()), user);
+          }, think);
+          this.thinking.add(t);
+        }
+      },
+      { user },
+    );
   }
 }
 
@@ -228,14 +253,97 @@ class OpenExecutor implements Executor {
   }
 }
 
+/**
+ * Trace replay on an absolute clock: arrival i is due at t0 + offset_i / speed. Like the open
+ * executor, each timer wake-up starts every arrival whose time has come (so a late wake-up shows
+ * as schedule lag, never as a shifted trace); worker k of n replays arrivals k, k + n, …
+ */
+class TraceExecutor implements Executor {
+  private timer: NodeJS.Timeout | undefined;
+  private resolve: (() => void) | undefined;
+  private stopped = false;
+  private i: number;
+  private started = 0;
+  private readonly arrivals: readonly TraceArrival[];
+  private readonly endAt: number;
+  private readonly maxArrivals: number;
+  private readonly maxConcurrency: number;
+
+  constructor(
+    private readonly load: TraceLoad,
+    private readonly host: ExecutorHost,
+    private readonly share: Share,
+    arrivals?: readonly TraceArrival[],
+  ) {
+    this.arrivals = arrivals ?? loadTrace(load.file, host.baseDir ?? process.cwd());
+    this.i = share.index;
+    this.endAt = host.t0 + loadEndMs(load);
+    this.maxArrivals = load.streams === undefined ? Number.POSITIVE_INFINITY : splitInt(load.streams, share);
+    this.maxConcurrency = Math.max(1, splitInt(load.max_concurrency, share));
+  }
+
+  private at(i: number): number {
+    return this.host.t0 + this.arrivals[i]!.offsetMs / this.load.speed;
+  }
+
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      if (this.stopped) return resolve();
+      this.tick();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.resolve?.();
+  }
+
+  private get exhausted(): boolean {
+    return (
+      this.i >= this.arrivals.length || this.started >= this.maxArrivals || this.at(this.i) >= this.endAt
+    );
+  }
+
+  private tick(): void {
+    const now = this.host.now();
+    while (!this.stopped && !this.exhausted && this.at(this.i) <= now) {
+      const a = this.arrivals[this.i]!;
+      const at = this.at(this.i);
+      this.i += this.share.count;
+      this.started++;
+      if (this.host.active() >= this.maxConcurrency) {
+        this.host.arrival(at, true);
+        continue;
+      }
+      this.host.arrival(at, false);
+      if (this.host.now() - at > this.load.late_ms) this.host.lateArrival?.(at);
+      this.host.startStream(at, noop, { inputTokens: a.inputTokens, outputTokens: a.outputTokens });
+    }
+    if (this.stopped) return;
+    if (this.exhausted) return this.stop();
+    this.timer = setTimeout(() => this.tick(), Math.max(0, this.at(this.i) - this.host.now()));
+  }
+}
+
 const noop = (): void => {};
 
 export const EXECUTORS = {
   closed: (load: ClosedLoad, host: ExecutorHost, share: Share): Executor =>
     new ClosedExecutor(load, host, share),
   open: (load: OpenLoad, host: ExecutorHost, share: Share): Executor => new OpenExecutor(load, host, share),
+  trace: (load: TraceLoad, host: ExecutorHost, share: Share, arrivals?: readonly TraceArrival[]): Executor =>
+    new TraceExecutor(load, host, share, arrivals),
 } as const;
 
-export function createExecutor(load: ClosedLoad | OpenLoad, host: ExecutorHost, share: Share): Executor {
-  return load.type === 'closed' ? EXECUTORS.closed(load, host, share) : EXECUTORS.open(load, host, share);
+export function createExecutor(load: LoadSpec, host: ExecutorHost, share: Share): Executor {
+  switch (load.type) {
+    case 'closed':
+      return EXECUTORS.closed(load, host, share);
+    case 'open':
+      return EXECUTORS.open(load, host, share);
+    case 'trace':
+      return EXECUTORS.trace(load, host, share);
+  }
 }

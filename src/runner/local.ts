@@ -5,12 +5,18 @@ import { Rng } from '../random.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { HistogramName } from '../stats/metrics.js';
 import { type ClientContext, StreamRun } from './client.js';
-import { createExecutor, type Executor, type ExecutorHost, type Share } from './executors.js';
+import {
+  createExecutor,
+  type Executor,
+  type ExecutorHost,
+  type Share,
+  type StreamParams,
+} from './executors.js';
 import { FaultPlanner } from './faults.js';
 import { HealthMonitor, type HealthReport } from './health.js';
 import { type LiveSnapshot, liveFromRecorder } from './live.js';
 import { Recorder } from './recorder.js';
-import { requestSpec } from './request.js';
+import { type BodyParams, type ChatMessage, requestSpec } from './request.js';
 import type { TelemetrySink } from './telemetry.js';
 
 export interface LocalRunOptions {
@@ -27,6 +33,14 @@ export interface LocalRunOptions {
    * start, arrivals intended before it began are counted as dropped, not started late.
    */
   dropLate?: boolean | undefined;
+  /** Where the scenario's relative workload files (dataset, trace) are; default the working directory. */
+  baseDir?: string | undefined;
+}
+
+/** A virtual user's conversation (multi-turn sessions): the history so far and the next turn. */
+interface Session {
+  history: ChatMessage[];
+  turn: number;
 }
 
 export interface LocalRunDone {
@@ -80,7 +94,7 @@ export class LocalRun {
     });
     this.ctx = {
       dispatcher: this.dispatcher,
-      spec: requestSpec(opts.url, s.target.protocol, s),
+      spec: requestSpec(opts.url, s.target.protocol, s, opts.baseDir),
       recorder: this.recorder,
       headersTimeoutMs: t.headers_ms,
       maxEventBytes: MAX_EVENT_BYTES,
@@ -92,7 +106,9 @@ export class LocalRun {
       t0: this.t0,
       warmupMs: s.load.warmup,
       now: () => performance.now(),
-      startStream: (intendedAt, onEnd) => this.startStream(intendedAt, onEnd),
+      startStream: (intendedAt, onEnd, params) => this.startStream(intendedAt, onEnd, params),
+      lateArrival: (intendedAt) => this.recorder.lateArrival(intendedAt < this.warmupEnd),
+      baseDir: opts.baseDir ?? process.cwd(),
       active: () => this.runs.size,
       arrival: (intendedAt, dropped) => {
         const warm = intendedAt < this.warmupEnd;
@@ -108,20 +124,46 @@ export class LocalRun {
     return this.runs.size;
   }
 
-  private startStream(intendedAt: number, onEnd: () => void): void {
+  private startStream(intendedAt: number, onEnd: () => void, params: StreamParams = {}): void {
     if (intendedAt < this.missedBefore) return onEnd(); // missed by a late start: counted as dropped
     const now = performance.now();
+    const turns = this.opts.scenario.request.turns;
+    const p: BodyParams = {};
+    if (params.inputTokens !== undefined) p.inputTokens = params.inputTokens;
+    if (params.outputTokens !== undefined) p.maxTokens = params.outputTokens;
+    // Multi-turn: the user's conversation so far goes with the next message; a finished one starts anew.
+    let session: Session | undefined;
+    if (turns > 1 && params.user !== undefined) {
+      session = params.user.session as Session | undefined;
+      if (session === undefined || session.turn > turns) {
+        session = { history: [], turn: 1 };
+        params.user.session = session;
+      }
+      p.history = session.history;
+    }
+    const built = this.ctx.spec.build(this.bodyRng, p);
     const run = new StreamRun(
       this.ctx,
-      this.ctx.spec.body(this.bodyRng),
+      built.body,
       intendedAt,
       intendedAt < this.warmupEnd,
       (r) => {
         this.runs.delete(r);
+        if (session !== undefined) {
+          // The turn joins the history with the answer as received (a placeholder if none arrived).
+          session.history = [
+            ...session.history,
+            ...built.user,
+            { role: 'assistant', content: r.answerText || '(no answer)' },
+          ];
+          session.turn++;
+        }
         onEnd();
         if (this.runs.size === 0) this.drainResolve?.();
       },
       this.faults.draw(),
+      session?.turn ?? 0,
+      session !== undefined,
     );
     this.runs.add(run);
     this.recorder.lag(now, now - intendedAt);

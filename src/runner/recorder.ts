@@ -6,6 +6,7 @@ import { bumpOutcome, emptyChaos } from '../stats/chaos.js';
 import { type Histogram, newHistogram, recordScaled } from '../stats/histogram.js';
 import { HISTOGRAM_NAMES, HISTOGRAMS, type HistogramName, OUTCOMES, type Outcome } from '../stats/metrics.js';
 import { type ErrorSample, MAX_ERROR_KINDS, type SeriesPoint } from '../stats/result.js';
+import { emptyWorkload, MAX_TURNS, newTurn, type TurnHistograms } from '../stats/workload.js';
 import type { FaultPlan } from './faults.js';
 import type { TelemetrySink } from './telemetry.js';
 
@@ -44,6 +45,21 @@ export interface StreamEnd {
   /** A cancel was sent; cancelMs: sent to the terminal event confirming it (NaN when not confirmed). */
   cancelSent: boolean;
   cancelMs: number;
+  /** Content channels (NaN: never): first thinking, first answer, first tool call, its complete arguments. */
+  firstThinkingAt: number;
+  firstAnswerAt: number;
+  toolCallAt: number;
+  toolArgsAt: number;
+  /** Structured output: the first complete top-level field of the answer. */
+  firstFieldAt: number;
+  thinkingEvents: number;
+  toolInputEvents: number;
+  toolCalls: number;
+  toolCallsCompleted: number;
+  /** Tool calls whose arguments were not valid JSON when they ended, or never ended. */
+  invalidToolArgs: number;
+  /** Turn within a multi-turn session (1-based), 0 outside sessions. */
+  turn: number;
 }
 
 export interface Slo {
@@ -74,6 +90,10 @@ export class Recorder {
   readonly errors = new Map<string, ErrorSample>();
   /** Faults matched to outcomes, recoveries, integrity (measured streams). */
   readonly chaos = emptyChaos();
+  /** Content channels, tool calls, late arrivals (per_turn is built from `turns`). */
+  readonly workload = emptyWorkload();
+  /** Per-turn histograms of multi-turn sessions, index = turn − 1 (at most MAX_TURNS). */
+  readonly turns: TurnHistograms[] = [];
   /** Per-second buckets since `t0`: started, ended, tokens, errors; active is sampled by tick(). */
   private readonly buckets: { started: number[]; ended: number[]; tokens: number[]; errors: number[] } = {
     started: [],
@@ -110,6 +130,11 @@ export class Recorder {
     this.active++;
     if (warmup) this.warmupStarted++;
     this.bump(this.buckets.started, now);
+  }
+
+  /** A trace arrival that started later than the load's late_ms. */
+  lateArrival(warmup: boolean): void {
+    if (!warmup) this.workload.late_arrivals++;
   }
 
   /** An open-model arrival that found no free slot. */
@@ -160,7 +185,27 @@ export class Recorder {
     ms('headers_ms', e.headersAt - e.sentAt);
     const ttft = e.firstTokenAt - e.intendedAt;
     ms('ttft_ms', ttft);
+
     ms('ttft_service_ms', e.firstTokenAt - e.sentAt);
+    ms('ttft_thinking_ms', e.firstThinkingAt - e.intendedAt);
+    ms('ttfa_ms', e.firstAnswerAt - e.intendedAt);
+    ms('tool_call_first_ms', e.toolCallAt - e.intendedAt);
+    ms('tool_args_complete_ms', e.toolArgsAt - e.intendedAt);
+    ms('first_field_ms', e.firstFieldAt - e.intendedAt);
+    const w = this.workload;
+    w.content_events.thinking += e.thinkingEvents;
+    w.content_events.tool_input += e.toolInputEvents;
+    w.content_events.answer += e.contentEvents - e.thinkingEvents - e.toolInputEvents;
+    w.tool_calls.started += e.toolCalls;
+    w.tool_calls.completed += e.toolCallsCompleted;
+    w.tool_calls.invalid_args += e.invalidToolArgs;
+    if (e.turn > 0 && e.turn <= MAX_TURNS) {
+      while (this.turns.length < e.turn) this.turns.push(newTurn());
+      const t = this.turns[e.turn - 1]!;
+      t.streams++;
+      if (!Number.isNaN(ttft)) recordScaled(t.ttft, ttft, 1000);
+      if (e.inputTokens !== undefined) t.input.recordValue(Math.min(e.inputTokens, 3_600_000_000));
+    }
     // Usage is cumulative, so a stream that ended before its final usage (truncated, stalled, …) may
     // carry only the opening figure (Anthropic's message_start says output_tokens: 1): then the
     // content events that did arrive are the better count.

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Scenario } from '../scenario/schema.js';
 import { buildMetricEntries, computeRates } from '../stats/merge.js';
 import { RESULT_FORMAT, type RunResult } from '../stats/result.js';
+import { turnEntries } from '../stats/workload.js';
 import { clientBoundWarnings, type HealthReport, lagGrowthMsPerMin } from './health.js';
 import type { Recorder } from './recorder.js';
 
@@ -89,6 +90,7 @@ export function buildResult(ctx: ResultContext, t: ThreadOutcome): RunResult {
     series: r.series(),
     errors: [...r.errors.values()].sort((a, b) => b.count - a.count),
     chaos: structuredClone(r.chaos),
+    workload: { ...structuredClone(r.workload), per_turn: turnEntries(r.turns) },
     thresholds: [],
     thresholds_ok: true,
     runner: {

@@ -1,5 +1,6 @@
 // Loading a scenario: read YAML, expand ${ENV} references, apply command-line overrides,
 // validate once (every problem together, each with its path), freeze.
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { deepFreeze, formatIssuePath, readYamlFile } from '../config/validate.js';
 import { TokenstormError } from '../errors.js';
 import { type Scenario, scenarioSchema } from './schema.js';
@@ -43,6 +44,8 @@ export interface ScenarioOverrides {
   seed?: number | undefined;
   /** Replaces target.url, turns embedded off and drops the embedded-only mock, server and direct. */
   url?: string | undefined;
+  /** Replaces load.speed (trace replay); a problem for other load types. */
+  speed?: number | undefined;
 }
 
 export interface ParseOptions {
@@ -82,6 +85,12 @@ export function parseScenario(
     doc = { ...doc, target: { ...rest, url: overrides.url, embedded: false } };
   }
   const problems: string[] = [];
+  if (overrides.speed !== undefined) {
+    const l = doc['load'];
+    if (typeof l === 'object' && l !== null && (l as Record<string, unknown>)['type'] === 'trace')
+      doc = { ...doc, load: { ...(l as Record<string, unknown>), speed: overrides.speed } };
+    else problems.push('--speed: applies only to a trace load (load.type: trace)');
+  }
   // A url cannot be checked without its variables, so those stay problems even in 'warn' mode.
   const urlEnv = envProblems.filter((p) => p.startsWith('target.url:'));
   for (const p of envProblems)
@@ -109,5 +118,28 @@ export function loadScenario(
   env: NodeJS.ProcessEnv = process.env,
   options: ParseOptions = {},
 ): Scenario {
-  return parseScenario(readYamlFile(path), path, env, overrides, options);
+  return parseScenario(
+    resolveWorkloadFiles(readYamlFile(path), dirname(path)),
+    path,
+    env,
+    overrides,
+    options,
+  );
+}
+
+/** Workload files (request.dataset, a trace's load.file) as written are relative to the scenario file. */
+function resolveWorkloadFiles(raw: unknown, dir: string): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const doc = { ...(raw as Record<string, unknown>) };
+  const fix = (section: string, key: string): void => {
+    const o = doc[section];
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return;
+    const v = (o as Record<string, unknown>)[key];
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) doc[section] = { ...o, [key]: resolve(dir, v) };
+  };
+  fix('request', 'dataset');
+  const l = doc['load'];
+  if (typeof l === 'object' && l !== null && (l as Record<string, unknown>)['type'] === 'trace')
+    fix('load', 'file');
+  return doc;
 }

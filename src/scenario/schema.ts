@@ -226,6 +226,53 @@ const request = strict({
     .describe(
       'Or synthesise prompts of about this many tokens (a number or a distribution), drawn per stream.',
     ),
+  dataset: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A prompt dataset: a JSONL file of {"messages": [...], "output_tokens"?: n} or {"prompt": "..."} rows, drawn uniformly (seeded); relative to the scenario file.',
+    ),
+  output_tokens: z
+    .union([positiveInt, distributionSchema], {
+      error: (iss) =>
+        iss.code === 'invalid_union'
+          ? 'output_tokens must be a positive integer or a distribution such as { type: normal, mean: 200, stddev: 50 }'
+          : undefined,
+    })
+    .optional()
+    .describe("Each stream's max_tokens drawn from this (a number or a distribution) instead of max_tokens."),
+  turns: positiveInt
+    .default(1)
+    .describe(
+      'Multi-turn sessions (closed load): each virtual user holds a conversation of this many turns, sending the growing history every turn (think_time_ms between turns), then starts a new one.',
+    ),
+  thinking: strict({
+    budget_tokens: positiveInt.default(1024).describe('Anthropic: thinking.budget_tokens.'),
+    effort: z
+      .enum(['low', 'medium', 'high'])
+      .default('medium')
+      .describe('OpenAI-compatible: reasoning_effort.'),
+  })
+    .optional()
+    .describe('Ask for extended thinking (Anthropic thinking: enabled; OpenAI reasoning_effort).'),
+  tools: z
+    .array(
+      strict({
+        name: z.string().min(1).describe('Tool name.'),
+        description: z.string().optional(),
+        input_schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the arguments.'),
+      }),
+    )
+    .min(1, 'give at least one tool, or remove tools')
+    .optional()
+    .describe('Tools offered with every request (Anthropic tools; OpenAI function tools).'),
+  output_schema: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'Ask for structured output with this JSON Schema (Anthropic output_format json_schema; OpenAI response_format json_schema); first_field_ms is measured.',
+    ),
   extra_body: z
     .record(z.string(), z.unknown())
     .default({})
@@ -239,6 +286,12 @@ const request = strict({
       code: 'custom',
       path: ['prompt_tokens'],
       message: 'give prompts or prompt_tokens, not both',
+    });
+  if (r.dataset !== undefined && (r.prompts !== undefined || r.prompt_tokens !== undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dataset'],
+      message: 'give dataset, prompts or prompt_tokens, only one of them',
     });
 }, ALWAYS);
 
@@ -332,10 +385,43 @@ const openLoad = strict(
   },
 );
 
-const LOAD_TYPES = 'type: closed (with concurrency or stages) or type: open (with rate)';
+const traceLoad = strict(
+  {
+    type: z
+      .literal('trace')
+      .describe('Trace replay: arrivals at the offsets of a JSONL trace, with its input and output lengths.'),
+    file: z
+      .string()
+      .min(1)
+      .describe(
+        'The trace: JSONL rows {"timestamp": ms, "input_length": tokens, "output_length": tokens}; relative to the scenario file.',
+      ),
+    speed: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('Time scale: 2 replays the trace twice as fast (offsets / 2). --speed overrides.'),
+    max_concurrency: positiveInt
+      .default(1000)
+      .describe('Streams in flight at most; an arrival finding none free is dropped and counted.'),
+    late_ms: msValue
+      .default(10)
+      .describe('An arrival started more than this after its trace time is counted in late_arrivals.'),
+    ...commonLoad,
+  },
+  {
+    rate: 'rate belongs to an open load; a trace sets its own arrival times',
+    concurrency: 'concurrency belongs to a closed load; a trace sets its own arrival times',
+    stages: 'stages belong to a closed load; remove them',
+    think_time_ms: 'think_time_ms belongs to a closed load; remove it',
+  },
+);
+
+const LOAD_TYPES =
+  'type: closed (with concurrency or stages), type: open (with rate) or type: trace (with file)';
 
 const load = z
-  .discriminatedUnion('type', [closedLoad, openLoad], {
+  .discriminatedUnion('type', [closedLoad, openLoad, traceLoad], {
     error: (iss) => {
       if ((iss.code as string) === 'invalid_type' && !isRecord(iss.input))
         return `load must be a mapping with ${LOAD_TYPES}`;
@@ -348,11 +434,11 @@ const load = z
   })
   .superRefine((l, ctx) => {
     // An unknown or missing type is one problem; the checks below would only add noise.
-    if (!isRecord(l) || (l.type !== 'closed' && l.type !== 'open')) return;
+    if (!isRecord(l) || (l.type !== 'closed' && l.type !== 'open' && l.type !== 'trace')) return;
     const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
     const stages = l.type === 'closed' && Array.isArray(l.stages) ? l.stages : [];
     const stagesMs = stages.reduce((s, st) => s + (num(st?.duration) ?? 0), 0);
-    if (l.duration === undefined && l.streams === undefined && stages.length === 0)
+    if (l.type !== 'trace' && l.duration === undefined && l.streams === undefined && stages.length === 0)
       ctx.addIssue({
         code: 'custom',
         path: ['duration'],
@@ -393,7 +479,7 @@ const load = z
           path: ['stages'],
           message: 'the stages add up to 0 s: give them durations',
         });
-    } else if (l.burstiness !== 1 && l.arrival !== 'gamma') {
+    } else if (l.type === 'open' && l.burstiness !== 1 && l.arrival !== 'gamma') {
       ctx.addIssue({
         code: 'custom',
         path: ['burstiness'],
@@ -568,6 +654,14 @@ export const scenarioSchema = strict({
         message:
           "the leak check reads the reference server's metrics: set target.metrics_url (e.g. http://127.0.0.1:9464/metrics) or use an embedded target without direct",
       });
+    const turns = isRecord(s.request) ? s.request['turns'] : undefined;
+    if (typeof turns === 'number' && turns > 1 && isRecord(s.load) && s.load['type'] !== 'closed')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request', 'turns'],
+        message:
+          'multi-turn sessions need a closed load (each virtual user holds one conversation): set load.type: closed, or turns: 1',
+      });
     const temperature = isRecord(s.request) ? s.request['temperature'] : undefined;
     if (typeof temperature === 'number' && temperature > 1 && t['protocol'] !== 'openai')
       ctx.addIssue({
@@ -587,6 +681,7 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type LoadSpec = Scenario['load'];
 export type ClosedLoad = Extract<LoadSpec, { type: 'closed' }>;
 export type OpenLoad = Extract<LoadSpec, { type: 'open' }>;
+export type TraceLoad = Extract<LoadSpec, { type: 'trace' }>;
 
 /**
  * The JSON Schema of a scenario file as written (durations as strings or numbers, defaults

@@ -37,6 +37,10 @@ export function describeLoad(load: LoadSpec): string {
         `closed, ${load.duration !== undefined ? `${users} for ${formatDuration(load.duration)}` : users}`,
       );
     }
+  } else if (load.type === 'trace') {
+    parts.push(
+      `trace ${load.file}${load.speed !== 1 ? ` at ${load.speed}× speed` : ''}, max ${load.max_concurrency} in flight`,
+    );
   } else {
     const shape = load.arrival === 'gamma' ? `gamma (burstiness ${load.burstiness})` : load.arrival;
     const lasting = load.duration !== undefined ? ` for ${formatDuration(load.duration)}` : '';

@@ -21,6 +21,7 @@ import {
   type RunResult,
   type SeriesPoint,
 } from './result.js';
+import { mergeWorkload } from './workload.js';
 
 /** Summary + encoding of every histogram, for the result file. */
 export function buildMetricEntries(
@@ -186,6 +187,7 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       if (r.chaos) addChaos(c, r.chaos);
       return c;
     }, emptyChaos()),
+    workload: mergeWorkload(results.map((r) => r.workload)),
     thresholds: [],
     thresholds_ok: true,
     runner: {

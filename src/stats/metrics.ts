@@ -19,6 +19,33 @@ export const HISTOGRAMS = {
     scale: 1000,
     description: 'time to first content token, from the request being written',
   },
+  ttft_thinking_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description: 'time to the first thinking token, from the intended start (streams that thought)',
+  },
+  ttfa_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description:
+      'time to the first answer token (the first non-thinking, non-tool text: what a user sees), from the intended start',
+  },
+  tool_call_first_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description: 'time to the first tool call (its start event), from the intended start',
+  },
+  tool_args_complete_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description: "time to the first tool call's complete arguments, from the intended start",
+  },
+  first_field_ms: {
+    unit: 'ms',
+    scale: 1000,
+    description:
+      'structured output: time to the first complete top-level field of the JSON answer, from the intended start',
+  },
   headers_ms: { unit: 'ms', scale: 1000, description: 'request written to response headers' },
   itl_ms: { unit: 'ms', scale: 1000, description: 'every gap between consecutive content events' },
   tpot_ms: { unit: 'ms', scale: 1000, description: 'per stream: (e2e − ttft) / (tokens − 1)' },

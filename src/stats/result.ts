@@ -3,6 +3,7 @@
 import type { ChaosResult } from './chaos.js';
 import type { HistogramStats } from './histogram.js';
 import type { HistogramName, Outcome, RateName } from './metrics.js';
+import type { WorkloadResult } from './workload.js';
 
 export const RESULT_FORMAT = 1;
 
@@ -109,6 +110,8 @@ export interface RunResult {
   errors: ErrorSample[];
   /** Faults, recoveries, integrity and the leak check (docs/chaos.md); zeros when nothing was injected. */
   chaos: ChaosResult;
+  /** Content by channel, tool calls, late trace arrivals, per-turn metrics (absent in files before it). */
+  workload?: WorkloadResult;
   thresholds: ThresholdResult[];
   thresholds_ok: boolean;
   runner: RunnerHealth;

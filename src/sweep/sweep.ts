@@ -98,6 +98,8 @@ export function scenarioAtLoad(s: Scenario, load: number, seed: number, duration
 /** Problems that make a scenario unsweepable, each saying what to change. */
 export function sweepProblems(s: Scenario, stepDurationMs: number | undefined): string[] {
   const problems: string[] = [];
+  if (s.load.type === 'trace')
+    problems.push('load.type: a trace replays its own arrival times; sweep a closed or open load instead');
   if (s.load.type === 'closed' && s.load.stages !== undefined)
     problems.push(
       'load.stages: a sweep sets the concurrency of each step itself; use concurrency (the first step) instead of stages',

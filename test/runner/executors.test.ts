@@ -17,7 +17,9 @@ import type { ClosedLoad, OpenLoad } from '../../src/scenario/schema.js';
 import { within } from '../helpers/server.js';
 
 function loadOf(load: Record<string, unknown>): ClosedLoad | OpenLoad {
-  return parseScenario({ name: 't', target: { url: 'http://127.0.0.1:1/v1' }, load }, 'test').load;
+  return parseScenario({ name: 't', target: { url: 'http://127.0.0.1:1/v1' }, load }, 'test').load as
+    | ClosedLoad
+    | OpenLoad;
 }
 const closed = (load: Record<string, unknown>) => loadOf({ type: 'closed', ...load }) as ClosedLoad;
 const open = (load: Record<string, unknown>) => loadOf({ type: 'open', ...load }) as OpenLoad;

@@ -128,7 +128,7 @@ describe('every problem at once', () => {
       'name: name must not be empty: give the scenario a short name (it labels results)',
       'target.url: url must be an absolute http:// or https:// URL of the streaming endpoint, e.g. http://127.0.0.1:8080/v1/chat/stream',
       'target.protocol: protocol must be reference (tokenstorm serve), anthropic (Messages API) or openai (chat completions)',
-      'request: unknown field "max_token" (did you mean "max_tokens"?); allowed here: model, max_tokens, system, temperature, prompts, prompt_tokens, extra_body',
+      'request: unknown field "max_token" (did you mean "max_tokens"?); allowed here: model, max_tokens, system, temperature, prompts, prompt_tokens, dataset, output_tokens, turns, thinking, tools, output_schema, extra_body',
       'load.duration: "10 sec" is not a duration; write e.g. "30s", "500ms", "2m", "1m30s", or a number of seconds',
       'load: rate belongs to an open load: set type: open, or use concurrency (or stages) for a closed one',
       'timeouts.stall_ms: Invalid input: expected number, received string',

@@ -173,7 +173,7 @@ describe('defaults', () => {
       name: 't',
       seed: 1,
       target: { embedded: true, protocol: 'reference', headers: {}, http2: false, direct: false },
-      request: { model: 'claude-sonnet-5-5', max_tokens: 64, extra_body: {} },
+      request: { model: 'claude-sonnet-5-5', max_tokens: 64, turns: 1, extra_body: {} },
       load: {
         type: 'closed',
         concurrency: 2,
@@ -205,20 +205,20 @@ describe('defaults', () => {
       request: { max_tokens: 9 },
     });
     expect(s.timeouts).toEqual({ connect_ms: 10_000, headers_ms: 60_000, stall_ms: 5000, total_ms: 600_000 });
-    expect(s.request).toEqual({ model: 'claude-sonnet-5-5', max_tokens: 9, extra_body: {} });
+    expect(s.request).toEqual({ model: 'claude-sonnet-5-5', max_tokens: 9, turns: 1, extra_body: {} });
   });
 });
 
 describe('the load models', () => {
   it('a missing or unknown type says which types exist and what each needs', () => {
     expect(problems({ ...base, load: { concurrency: 5, duration: '1m' } })).toEqual([
-      'load.type: Field required: set type: closed (with concurrency or stages) or type: open (with rate)',
+      'load.type: Field required: set type: closed (with concurrency or stages), type: open (with rate) or type: trace (with file)',
     ]);
     expect(problems({ ...base, load: { type: 'closd', concurrency: 5, duration: '1m' } })).toEqual([
-      'load.type: "closd" is not a load type; set type: closed (with concurrency or stages) or type: open (with rate)',
+      'load.type: "closd" is not a load type; set type: closed (with concurrency or stages), type: open (with rate) or type: trace (with file)',
     ]);
     expect(problems({ ...base, load: 'closed' })).toEqual([
-      'load: load must be a mapping with type: closed (with concurrency or stages) or type: open (with rate)',
+      'load: load must be a mapping with type: closed (with concurrency or stages), type: open (with rate) or type: trace (with file)',
     ]);
   });
 
@@ -404,7 +404,7 @@ describe('target', () => {
 describe('messages that say what to fix', () => {
   it('unknown fields name the closest known one and list the allowed ones', () => {
     expect(problems({ ...closed({ concurrency: 1, streams: 1 }), request: { max_token: 5 } })).toEqual([
-      'request: unknown field "max_token" (did you mean "max_tokens"?); allowed here: model, max_tokens, system, temperature, prompts, prompt_tokens, extra_body',
+      'request: unknown field "max_token" (did you mean "max_tokens"?); allowed here: model, max_tokens, system, temperature, prompts, prompt_tokens, dataset, output_tokens, turns, thinking, tools, output_schema, extra_body',
     ]);
     expect(didYouMean('thresholds', ['threshold', 'name'])).toBe(' (did you mean "threshold"?)');
     expect(didYouMean('ttft', ['e2e_ms', 'ttft_ms'])).toBe(' (did you mean "ttft_ms"?)');

@@ -63,7 +63,7 @@ describe('parseThreshold', () => {
   it('explains unknown metrics and suggests near names', () => {
     const msg = problem('ttft', 'p(95)<500');
     expect(msg).toMatch(
-      /^unknown metric "ttft" — did you mean ttft_ms or ttft_service_ms\? known: ttft_ms, /,
+      /^unknown metric "ttft" — did you mean ttft_ms or ttft_service_ms or ttft_thinking_ms\? known: ttft_ms, /,
     );
     expect(msg).toContain('completion_rate');
     expect(msg).toContain('http_error_streams');
