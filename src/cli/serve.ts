@@ -30,6 +30,8 @@ interface ServeArgs {
   'drain-timeout-ms': number;
   'log-level': 'debug' | 'info' | 'warn' | 'error' | 'silent';
   'mock-profile'?: string;
+  'redis-url'?: string;
+  'redis-key-prefix': string;
 }
 
 function builder(y: Argv): Argv<ServeArgs> {
@@ -126,6 +128,16 @@ function builder(y: Argv): Argv<ServeArgs> {
         describe: 'Structured JSON log level (info logs one line per stream end)',
       },
       'mock-profile': { type: 'string', describe: 'Profile for the in-process mock (see docs/mock.md)' },
+      'redis-url': {
+        type: 'string',
+        describe:
+          'Share streams with other replicas through Redis (redis://host:port/db): resume and cancel on any replica [default: in memory, one replica]',
+      },
+      'redis-key-prefix': {
+        type: 'string',
+        default: 'tokenstorm:',
+        describe: 'Prefix of every Redis key and channel (replicas that share streams use the same)',
+      },
     })
     .example('$0 serve', 'Offline: the in-process mock is the upstream')
     .example(
@@ -159,6 +171,8 @@ export function serveConfigFromArgs(a: ServeArgs): ServeConfigInput {
     cors_origins: a['cors-origin'],
     drain_timeout_ms: a['drain-timeout-ms'],
     log_level: a['log-level'],
+    ...(a['redis-url'] ? { redis_url: a['redis-url'] } : {}),
+    redis_key_prefix: a['redis-key-prefix'],
   };
 }
 

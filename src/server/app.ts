@@ -17,6 +17,8 @@ import { authenticate, loadAuthTokens, RateLimiter } from './auth.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { modelAttrs, outcomeAttrs, type ServerMetrics, startServerMetrics, tokenAttrs } from './metrics.js';
+import { type ControlMessage, memoryStore, type StoredStream, type StreamStore } from './store.js';
+import { connectRedisStore } from './store-redis.js';
 import { ServerStream, type StreamHooks } from './stream.js';
 import { createUpstreamClient, mapUpstreamError, pumpUpstream, type UpstreamParams } from './upstream.js';
 import { createUndiciFetch, type RawBody, takeRawBody } from './upstream-fetch.js';
@@ -54,6 +56,8 @@ export interface ReferenceServer {
   upstreamInFlight(): number;
   /** Graceful shutdown: refuse new streams, drain, end the rest with server_shutdown. */
   shutdown(): Promise<void>;
+  /** Where other replicas reach this replica's streams (memory: nowhere; redis: --redis-url). */
+  readonly store: StreamStore;
 }
 
 export interface StartServerOptions {
@@ -212,12 +216,42 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
 
   function forget(s: ServerStream): void {
     if (streams.get(s.id) === s) streams.delete(s.id);
-    const unread = s.unreadTokens;
+    // A stream read on another replica (shared store) was delivered there.
+    const unread = remotelyRead.delete(s.id) ? 0 : s.unreadTokens;
     if (unread > 0) metrics.unreadTokens.add(unread);
+    remoteReaders.delete(s.id);
+  }
+
+  /** Resumes of this replica's streams being served by other replicas (shared store), per stream. */
+  const remoteReaders = new Map<string, number>();
+  /** Streams of this replica that a client read on another replica. */
+  const remotelyRead = new Set<string>();
+
+  /** A message from another replica about one of this replica's streams. */
+  function onControl(msg: ControlMessage): void {
+    const s = streams.get(msg.id);
+    if (msg.op === 'cancel') {
+      if (s === undefined || s.ended) return;
+      metrics.cancels.add(1);
+      s.span?.addEvent('cancel');
+      s.done('cancelled', 'cancelled', now());
+    } else if (msg.op === 'attach') {
+      remoteReaders.set(msg.id, (remoteReaders.get(msg.id) ?? 0) + 1);
+      remotelyRead.add(msg.id);
+      if (s !== undefined) {
+        clearTimeout(s.graceTimer); // a client reads it elsewhere: no resume grace runs out
+        s.graceTimer = undefined;
+      }
+    } else {
+      const n = (remoteReaders.get(msg.id) ?? 1) - 1;
+      if (n > 0) remoteReaders.set(msg.id, n);
+      else remoteReaders.delete(msg.id);
+      if (n <= 0 && s !== undefined && !s.ended && !s.attached) hooks.onClientGone(s);
+    }
   }
 
   function endClientGone(s: ServerStream): void {
-    if (s.ended || s.attached) return;
+    if (s.ended || s.attached || remoteReaders.has(s.id)) return;
     s.error(
       { type: 'client_gone', message: 'No client resumed within the grace period.', retryable: false },
       'client_gone',
@@ -275,6 +309,9 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       const principal = authenticate(tokens, req.headers.authorization);
       if (principal === null) return reject(res, 401, 'unauthorized', 'Send Authorization: Bearer <token>.');
       const s = streams.get(m[1]!);
+      // Not here: with a shared store, another replica may run it.
+      if (s === undefined && store.kind !== 'memory')
+        return void remoteStream(m[1]!, m[2] !== undefined, principal, req, res, url);
       // Another principal's stream is indistinguishable from a missing one.
       if (s === undefined || s.principal !== principal)
         return reject(res, 404, 'stream_not_found', 'No such stream (unknown id, expired, or not yours).');
@@ -328,6 +365,11 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       res.setHeader('connection', 'close');
       res.setHeader('retry-after', '1');
       return reject(res, 503, 'draining', 'The server is shutting down; retry on another instance.');
+    }
+    if (!store.ready()) {
+      // Its events could not be stored: it could not be resumed on another replica.
+      res.setHeader('retry-after', '1');
+      return reject(res, 503, 'store_unavailable', STORE_DOWN);
     }
     const wait = limiter.take(principal, Date.now());
     if (wait > 0) {
@@ -446,6 +488,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
         // The drain timeout ended while the upstream request was still opening: the client
         // gets a stream whose only answer is the retryable server_shutdown error.
         streams.set(id, s);
+        store.add(s);
         res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
         s.meta();
         s.attach(res, 0, false, retryLine);
@@ -469,6 +512,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     }
     res.off('close', gone);
     streams.set(id, s);
+    store.add(s);
     if (res.destroyed) {
       // The client left while the upstream was being opened.
       hooks.onClientGone(s);
@@ -520,6 +564,95 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     s.attach(res, afterSeq, config.flush_interval_ms > 0, retryLine);
   };
 
+  /** 503 store_unavailable: Redis could not answer. */
+  const storeDown = (res: ServerResponse, err: unknown): void => {
+    log.warn('store_unavailable', { error: (err as Error).message });
+    res.setHeader('retry-after', '1');
+    reject(res, 503, 'store_unavailable', STORE_DOWN);
+  };
+
+  /** Resume or cancel of a stream that another replica runs (shared store). */
+  const remoteStream = async (
+    id: string,
+    isCancel: boolean,
+    principal: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): Promise<void> => {
+    if (isCancel && req.method !== 'POST') return notAllowed(res, 'POST', 'Use POST to cancel.');
+    if (!isCancel && req.method !== 'GET') return notAllowed(res, 'GET', 'Use GET to resume a stream.');
+    let found: StoredStream | undefined;
+    try {
+      found = await store.find(id);
+    } catch (err) {
+      return storeDown(res, err);
+    }
+    if (found === undefined || found.principal !== principal)
+      return reject(res, 404, 'stream_not_found', 'No such stream (unknown id, expired, or not yours).');
+    if (isCancel) {
+      if (found.ended) return sendJson(res, 200, { status: 'already_finished', stream_id: id });
+      let reached: number;
+      try {
+        reached = await store.control(found.owner, { op: 'cancel', id });
+      } catch (err) {
+        return storeDown(res, err);
+      }
+      if (reached === 0)
+        return reject(
+          res,
+          503,
+          'owner_unavailable',
+          'The replica running this stream is gone; it cannot be cancelled.',
+        );
+      return sendJson(res, 200, { status: 'cancelled', stream_id: id });
+    }
+    const header = req.headers['last-event-id'];
+    const lastId =
+      (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
+    let afterSeq = 0;
+    if (lastId !== undefined && lastId !== '') {
+      const parsed = parseEventId(lastId);
+      if (!parsed || parsed.streamId !== id)
+        return reject(
+          res,
+          400,
+          'invalid_last_event_id',
+          `Last-Event-ID "${lastId}" is not an id of this stream (<stream id>:<seq>).`,
+        );
+      // A running stream's latest events may still be on their way to Redis: only an ended one
+      // knows its last id for sure.
+      if (found.ended && parsed.seq > found.lastSeq)
+        return reject(
+          res,
+          400,
+          'invalid_last_event_id',
+          `Last-Event-ID names event ${parsed.seq}, but the stream has sent ${found.lastSeq}.`,
+        );
+      afterSeq = parsed.seq;
+    }
+    if (afterSeq < found.firstSeq - 1)
+      return reject(
+        res,
+        410,
+        'replay_expired',
+        `Events after ${afterSeq} are no longer buffered; start a new stream.`,
+      );
+    metrics.resumes.add(1, STORE_RESUME);
+    res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
+    const live = !found.ended;
+    if (live) await store.control(found.owner, { op: 'attach', id }).catch(() => 0);
+    try {
+      await store.follow(found, afterSeq, res, {
+        prefix: retryLine,
+        heartbeat: HEARTBEAT,
+        heartbeatMs: config.heartbeat_ms,
+      });
+    } finally {
+      if (live) await store.control(found.owner, { op: 'detach', id }).catch(() => 0);
+    }
+  };
+
   const cancel = (s: ServerStream, res: ServerResponse): void => {
     if (s.ended)
       return sendJson(res, 200, { status: 'already_finished', stream_id: s.id, outcome: s.outcome });
@@ -528,6 +661,24 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     s.done('cancelled', 'cancelled', now());
     sendJson(res, 200, { status: 'cancelled', stream_id: s.id });
   };
+
+  let store: StreamStore = memoryStore;
+  if (config.redis_url !== undefined)
+    store = await connectRedisStore({
+      url: config.redis_url,
+      prefix: config.redis_key_prefix,
+      graceMs: config.resume_grace_ms,
+      maxEvents: config.redis_max_events,
+      replica: newStreamId(),
+      log,
+      onControl,
+    }).catch(async (err: unknown) => {
+      clearInterval(heartbeatTimer);
+      await metrics.endpoint.close();
+      await upstreamFetch.close();
+      if (mock) await mock.close();
+      throw err;
+    });
 
   const server = createServer({ keepAliveTimeout: 65_000, noDelay: true }, handle);
   server.on('clientError', (_err, socket) => {
@@ -549,6 +700,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     });
   } catch (err) {
     clearInterval(heartbeatTimer);
+    await store.close();
     await metrics.endpoint.close();
     await upstreamFetch.close();
     if (mock) await mock.close();
@@ -586,6 +738,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
+      await store.close();
       await metrics.endpoint.close();
       await upstreamFetch.close();
       if (mock) await mock.close();
@@ -596,6 +749,7 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
 
   log.info('listening', {
     url: `http://${urlHost}:${port}`,
+    store: store.kind,
     upstream: upstreamUrl,
     metrics: metrics.endpoint.url ?? null,
   });
@@ -610,8 +764,14 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     activeStreams: () => active,
     upstreamInFlight: () => upstreamLive,
     shutdown,
+    store,
   };
 }
+
+/** Resumes served from the shared store for a stream another replica runs (a bounded label). */
+const STORE_RESUME = { 'tokenstorm.resume.from': 'store' } as const;
+
+const STORE_DOWN = 'The shared stream store (Redis) is unavailable; retry shortly.';
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   if (res.headersSent) {

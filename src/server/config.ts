@@ -43,6 +43,14 @@ export const serveConfigSchema = z.strictObject({
   cors_origins: z.array(z.string()).default([]),
   drain_timeout_ms: ms.default(10_000),
   log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Shared stream store for several replicas (docs/server.md, Replicas); undefined: in memory. */
+  redis_url: z
+    .string()
+    .regex(/^rediss?:\/\//, { error: 'redis_url must be a URL such as redis://127.0.0.1:6379/0' })
+    .optional(),
+  redis_key_prefix: z.string().min(1).default('tokenstorm:'),
+  /** Events kept per stream in Redis (approximately). */
+  redis_max_events: z.number().int().positive().default(100_000),
 });
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;

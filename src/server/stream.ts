@@ -103,6 +103,8 @@ export class ServerStream {
   graceTimer: NodeJS.Timeout | undefined;
   /** The stream's trace span (a no-op span when tracing is off). */
   span: Span | undefined;
+  /** Every event as it is appended, encoded (a shared stream store mirrors them; store.ts). */
+  onAppend: ((seq: number, type: ReferenceEventType, event: string) => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -374,6 +376,7 @@ export class ServerStream {
   private append(type: ReferenceEventType, data: string): void {
     const seq = ++this.lastSeq;
     const ev = encode(this.id, seq, type, data);
+    if (this.onAppend !== undefined) this.onAppend(seq, type, ev);
     // Sizes are counted in UTF-16 code units (string length): exact for ASCII, a cheap
     // approximation otherwise, which is all the limits need.
     const size = ev.length;
