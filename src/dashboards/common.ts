@@ -2,7 +2,7 @@
 // Metric names below are as the OpenTelemetry Prometheus exporter renders them (dots become
 // underscores, counters get `_total`, no unit suffix): see docs/observability.md.
 import { BUCKETS } from '../telemetry/names.js';
-import { customVariable, type Layout, labelVariable, type Variable } from './grafana.js';
+import { customVariable, type Layout, labelVariable, sloAttainment, type Variable } from './grafana.js';
 
 /** `target_info` carries the OpenTelemetry resource's service.name: it tells the programs apart. */
 export const SERVICE = {
@@ -92,5 +92,98 @@ export function processPanels(layout: Layout, sel: string, what: string): void {
     max: 1,
     thresholds: [[0.9, 'red']],
     queries: [{ expr: `max by (instance) (nodejs_eventloop_utilization${sel})`, legend: '{{instance}}' }],
+  });
+}
+
+/** What the outcome panels of a dashboard read. */
+export interface OutcomeSource {
+  /** The streams counter with the dashboard's selector; `extra` adds label matchers (`,k="v"`). */
+  streams: (extra?: string) => string;
+  /** The counter's name as the descriptions cite it. */
+  counter: string;
+  /** The TTFT histogram (without `_bucket`) and its selector, for SLO attainment. */
+  ttft: string;
+  ttftSelector: string;
+  /** Whose TTFT: "server" or "client". */
+  who: string;
+}
+
+/** Completion rate and SLO attainment (over the range, and over time): the same on both dashboards. */
+export function completionPanels(l: Layout, o: OutcomeSource): void {
+  const completed = o.streams(',tokenstorm_outcome="completed"');
+  l.stat({
+    title: 'Completion rate',
+    description: `Share of streams that ended with a terminal event (tokenstorm.outcome="completed") over the dashboard time range: increase(${o.counter}{completed}[$__range]) / increase(${o.counter}[$__range]).`,
+    unit: 'percentunit',
+    decimals: 2,
+    w: 4,
+    thresholds: [
+      [0.99, 'orange'],
+      [0.999, 'green'],
+    ],
+    queries: [
+      {
+        expr: `sum(increase(${completed}[$__range])) / sum(increase(${o.streams()}[$__range]))`,
+        legend: 'completed',
+        instant: true,
+      },
+    ],
+  });
+  l.stat({
+    title: 'SLO attainment',
+    description: `Share of streams over the time range whose ${o.who} TTFT was at or under $slo_ttft s: the bucket le="$slo_ttft" of ${o.ttft} divided by its count.`,
+    unit: 'percentunit',
+    decimals: 2,
+    w: 4,
+    thresholds: [
+      [0.95, 'orange'],
+      [0.99, 'green'],
+    ],
+    queries: [{ expr: sloAttainment(o.ttft, o.ttftSelector, '$__range'), legend: 'attained', instant: true }],
+  });
+  l.timeseries({
+    title: 'Completion rate and SLO attainment over time',
+    description: `Per $__rate_interval: completed / all ended streams (${o.counter}), and the share of streams with ${o.who} TTFT ≤ $slo_ttft s.`,
+    unit: 'percentunit',
+    w: 8,
+    max: 1,
+    queries: [
+      {
+        expr: `sum(rate(${completed}[${RATE}])) / sum(rate(${o.streams()}[${RATE}]))`,
+        legend: 'completion rate',
+      },
+      { expr: sloAttainment(o.ttft, o.ttftSelector, RATE), legend: 'TTFT SLO attainment' },
+    ],
+  });
+}
+
+/** Streams ended per second by outcome, and each outcome's share. `outcomes` lists them for the description. */
+export function outcomePanels(l: Layout, o: OutcomeSource, title: string, outcomes: string): void {
+  l.timeseries({
+    title,
+    description: `Streams ended per second by tokenstorm.outcome: ${outcomes}. rate(${o.counter}).`,
+    unit: 'suffix: streams/s',
+    w: 12,
+    stack: 'normal',
+    queries: [
+      {
+        expr: `sum by (tokenstorm_outcome) (rate(${o.streams()}[${RATE}]))`,
+        legend: '{{tokenstorm_outcome}}',
+      },
+    ],
+  });
+  l.timeseries({
+    title: 'Outcome share',
+    description: `Each outcome as a share of all streams ended in the interval: rate by outcome / total rate of ${o.counter}.`,
+    unit: 'percentunit',
+    w: 12,
+    stack: 'normal',
+    max: 1,
+    queries: [
+      {
+        expr: `sum by (tokenstorm_outcome) (rate(${o.streams()}[${RATE}])) / ignoring (tokenstorm_outcome) group_left sum(rate(${o.streams()}[${RATE}]))`,
+        legend: '{{tokenstorm_outcome}}',
+      },
+    ],
   });
 }

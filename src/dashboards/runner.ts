@@ -2,23 +2,18 @@
 // it: TTFT, ITL, outcomes, injected faults against recoveries, and whether the runner itself was
 // the bottleneck (schedule lag, dropped arrivals, its own event loop).
 import {
+  completionPanels,
   instanceVariable,
   jobVariable,
   mockJobVariable,
+  type OutcomeSource,
+  outcomePanels,
   processPanels,
   RATE,
   SERVICE,
   sloVariable,
 } from './common.js';
-import {
-  dashboard,
-  datasourceVariable,
-  heatmapQuery,
-  Layout,
-  labelVariable,
-  quantiles,
-  sloAttainment,
-} from './grafana.js';
+import { dashboard, datasourceVariable, heatmapQuery, Layout, labelVariable, quantiles } from './grafana.js';
 import { RUNNER_UID, SERVER_UID } from './server.js';
 
 export function runnerDashboard(): Record<string, unknown> {
@@ -76,44 +71,14 @@ export function runnerDashboard(): Record<string, unknown> {
   });
 
   l.newLine();
-  l.stat({
-    title: 'Completion rate',
-    description:
-      'Streams that completed (a terminal event arrived; tokenstorm.outcome="completed") / all ended streams, over the time range: increase(tokenstorm_runner_streams_total[$__range]). Warm-up streams included.',
-    unit: 'percentunit',
-    decimals: 2,
-    w: 4,
-    thresholds: [
-      [0.99, 'orange'],
-      [0.999, 'green'],
-    ],
-    queries: [
-      {
-        expr: `sum(increase(${streams(',tokenstorm_outcome="completed"')}[$__range])) / sum(increase(${streams()}[$__range]))`,
-        legend: 'completed',
-        instant: true,
-      },
-    ],
-  });
-  l.stat({
-    title: 'SLO attainment',
-    description:
-      'Share of streams over the time range whose client TTFT was at or under $slo_ttft s: the bucket le="$slo_ttft" of gen_ai_client_operation_time_to_first_chunk divided by its count.',
-    unit: 'percentunit',
-    decimals: 2,
-    w: 4,
-    thresholds: [
-      [0.95, 'orange'],
-      [0.99, 'green'],
-    ],
-    queries: [
-      {
-        expr: sloAttainment('gen_ai_client_operation_time_to_first_chunk', RM, '$__range'),
-        legend: 'attained',
-        instant: true,
-      },
-    ],
-  });
+  const outcomes: OutcomeSource = {
+    streams,
+    counter: 'tokenstorm_runner_streams_total',
+    ttft: 'gen_ai_client_operation_time_to_first_chunk',
+    ttftSelector: RM,
+    who: 'client',
+  };
+  completionPanels(l, outcomes);
   l.timeseries({
     title: 'Active streams and streams/s',
     description:
@@ -125,49 +90,12 @@ export function runnerDashboard(): Record<string, unknown> {
       { expr: `sum(rate(${streams()}[${RATE}]))`, legend: 'streams/s' },
     ],
   });
-  l.timeseries({
-    title: 'Completion rate and SLO attainment over time',
-    description:
-      'Per $__rate_interval: completed / all ended streams, and the share of streams with client TTFT ≤ $slo_ttft s.',
-    unit: 'percentunit',
-    w: 8,
-    max: 1,
-    queries: [
-      {
-        expr: `sum(rate(${streams(',tokenstorm_outcome="completed"')}[${RATE}])) / sum(rate(${streams()}[${RATE}]))`,
-        legend: 'completion rate',
-      },
-      {
-        expr: sloAttainment('gen_ai_client_operation_time_to_first_chunk', RM, RATE),
-        legend: 'TTFT SLO attainment',
-      },
-    ],
-  });
-  l.timeseries({
-    title: 'Outcomes',
-    description:
-      'Streams ended per second by tokenstorm.outcome (exactly one each): completed, http_error, connection_error, stream_error, protocol_error, truncated, stalled, timed_out, client_aborted, cancelled, interrupted. rate(tokenstorm_runner_streams_total).',
-    unit: 'suffix: streams/s',
-    w: 12,
-    stack: 'normal',
-    queries: [
-      { expr: `sum by (tokenstorm_outcome) (rate(${streams()}[${RATE}]))`, legend: '{{tokenstorm_outcome}}' },
-    ],
-  });
-  l.timeseries({
-    title: 'Outcome share',
-    description: 'Each outcome as a share of all streams ended in the interval.',
-    unit: 'percentunit',
-    w: 12,
-    stack: 'normal',
-    max: 1,
-    queries: [
-      {
-        expr: `sum by (tokenstorm_outcome) (rate(${streams()}[${RATE}])) / ignoring (tokenstorm_outcome) group_left sum(rate(${streams()}[${RATE}]))`,
-        legend: '{{tokenstorm_outcome}}',
-      },
-    ],
-  });
+  outcomePanels(
+    l,
+    outcomes,
+    'Outcomes',
+    'exactly one each: completed, http_error, connection_error, stream_error, protocol_error, truncated, stalled, timed_out, client_aborted, cancelled, interrupted',
+  );
 
   // Chaos: faults against recoveries.
   l.timeseries({

@@ -1,23 +1,18 @@
 // dashboards/tokenstorm-server.json: the reference server (tokenstorm serve) as its operators see
 // it, with the mock upstream's ground truth and the runner's client-side TTFT beside it.
 import {
+  completionPanels,
   instanceVariable,
   jobVariable,
   mockJobVariable,
+  type OutcomeSource,
+  outcomePanels,
   processPanels,
   RATE,
   SERVICE,
   sloVariable,
 } from './common.js';
-import {
-  dashboard,
-  datasourceVariable,
-  heatmapQuery,
-  Layout,
-  labelVariable,
-  quantiles,
-  sloAttainment,
-} from './grafana.js';
+import { dashboard, datasourceVariable, heatmapQuery, Layout, labelVariable, quantiles } from './grafana.js';
 
 export const SERVER_UID = 'tokenstorm-server';
 export const RUNNER_UID = 'tokenstorm-runner';
@@ -88,59 +83,14 @@ export function serverDashboard(): Record<string, unknown> {
 
   // Throughput and outcomes.
   l.newLine();
-  l.stat({
-    title: 'Completion rate',
-    description:
-      'Share of streams that ended with a terminal event (tokenstorm.outcome="completed") over the dashboard time range: increase(tokenstorm_server_streams_total{completed}[$__range]) / increase(tokenstorm_server_streams_total[$__range]).',
-    unit: 'percentunit',
-    decimals: 2,
-    w: 4,
-    thresholds: [
-      [0.99, 'orange'],
-      [0.999, 'green'],
-    ],
-    queries: [
-      {
-        expr: `sum(increase(${streams(',tokenstorm_outcome="completed"')}[$__range])) / sum(increase(${streams()}[$__range]))`,
-        legend: 'completed',
-        instant: true,
-      },
-    ],
-  });
-  l.stat({
-    title: 'SLO attainment',
-    description:
-      'Share of streams over the time range whose server TTFT was at or under $slo_ttft s: the histogram bucket le="$slo_ttft" divided by the count.',
-    unit: 'percentunit',
-    decimals: 2,
-    w: 4,
-    thresholds: [
-      [0.95, 'orange'],
-      [0.99, 'green'],
-    ],
-    queries: [
-      {
-        expr: sloAttainment('gen_ai_server_time_to_first_token', SM, '$__range'),
-        legend: 'attained',
-        instant: true,
-      },
-    ],
-  });
-  l.timeseries({
-    title: 'Completion rate and SLO attainment over time',
-    description:
-      'Per $__rate_interval: completed / all ended streams (tokenstorm_server_streams_total), and the share of streams with TTFT ≤ $slo_ttft s.',
-    unit: 'percentunit',
-    w: 8,
-    max: 1,
-    queries: [
-      {
-        expr: `sum(rate(${streams(',tokenstorm_outcome="completed"')}[${RATE}])) / sum(rate(${streams()}[${RATE}]))`,
-        legend: 'completion rate',
-      },
-      { expr: sloAttainment('gen_ai_server_time_to_first_token', SM, RATE), legend: 'TTFT SLO attainment' },
-    ],
-  });
+  const outcomes: OutcomeSource = {
+    streams,
+    counter: 'tokenstorm_server_streams_total',
+    ttft: 'gen_ai_server_time_to_first_token',
+    ttftSelector: SM,
+    who: 'server',
+  };
+  completionPanels(l, outcomes);
   l.timeseries({
     title: 'Output tokens/s',
     description:
@@ -170,32 +120,12 @@ export function serverDashboard(): Record<string, unknown> {
       { expr: `sum(tokenstorm_server_upstream_active${S})`, legend: 'upstream requests' },
     ],
   });
-  l.timeseries({
-    title: 'Streams ended by outcome',
-    description:
-      'Streams ended per second by tokenstorm.outcome: completed, cancelled, upstream_error, client_gone (no resume within the grace period), slow_consumer, server_shutdown. rate(tokenstorm_server_streams_total).',
-    unit: 'suffix: streams/s',
-    w: 12,
-    stack: 'normal',
-    queries: [
-      { expr: `sum by (tokenstorm_outcome) (rate(${streams()}[${RATE}]))`, legend: '{{tokenstorm_outcome}}' },
-    ],
-  });
-  l.timeseries({
-    title: 'Outcome share',
-    description:
-      'Each outcome as a share of all streams ended in the interval: rate by outcome / total rate of tokenstorm_server_streams_total.',
-    unit: 'percentunit',
-    w: 12,
-    stack: 'normal',
-    max: 1,
-    queries: [
-      {
-        expr: `sum by (tokenstorm_outcome) (rate(${streams()}[${RATE}])) / ignoring (tokenstorm_outcome) group_left sum(rate(${streams()}[${RATE}]))`,
-        legend: '{{tokenstorm_outcome}}',
-      },
-    ],
-  });
+  outcomePanels(
+    l,
+    outcomes,
+    'Streams ended by outcome',
+    'completed, cancelled, upstream_error, client_gone (no resume within the grace period), slow_consumer, server_shutdown',
+  );
 
   // Interrupts, recovery and protection.
   l.timeseries({
