@@ -25,6 +25,11 @@ export interface SummaryOptions {
 export const SUMMARY_METRICS: readonly HistogramName[] = [
   'ttft_ms',
   'ttft_service_ms',
+  'ttft_thinking_ms',
+  'ttfa_ms',
+  'tool_call_first_ms',
+  'tool_args_complete_ms',
+  'first_field_ms',
   'schedule_lag_ms',
   'headers_ms',
   'itl_ms',
@@ -65,6 +70,7 @@ export function formatSummary(result: RunResult, opts: SummaryOptions): string {
     ...errorsSection(result, p),
     '',
     ...metricsSection(result, p),
+    ...workloadSection(result, p),
     '',
   );
   const tk = result.tokens;
@@ -178,6 +184,47 @@ function metricsSection(r: RunResult, p: Paint): string[] {
   return table([header, ...rows], ['left', ...Array<'right'>(7).fill('right')], (text, row) =>
     row === 0 ? p.bold(text) : text,
   );
+}
+
+/** Content by channel, tool calls, late trace arrivals and per-turn TTFT; only what has data. */
+function workloadSection(r: RunResult, p: Paint): string[] {
+  const w = r.workload;
+  if (w === undefined) return [];
+  const out: string[] = [];
+  const ce = w.content_events;
+  if (ce.thinking > 0 || ce.tool_input > 0)
+    out.push(
+      `${p.bold('content'.padEnd(LABEL))}${fmtInt(ce.thinking)} thinking · ${fmtInt(ce.answer)} answer · ${fmtInt(ce.tool_input)} tool input events`,
+    );
+  const tc = w.tool_calls;
+  if (tc.started > 0) {
+    const bad =
+      tc.invalid_args === 0 ? '0 invalid' : p.red(`${fmtInt(tc.invalid_args)} with invalid JSON arguments`);
+    out.push(
+      `${p.bold('tool calls'.padEnd(LABEL))}${fmtInt(tc.started)} started · ${fmtInt(tc.completed)} completed · ${bad}`,
+    );
+  }
+  if (w.late_arrivals > 0)
+    out.push(
+      `${p.bold('late'.padEnd(LABEL))}${fmtInt(w.late_arrivals)} trace arrivals started after late_ms`,
+    );
+  if (w.per_turn.length > 0) {
+    const header = ['turn', 'streams', 'ttft p50', 'ttft p95', 'input tokens p50'];
+    const rows = w.per_turn.map((t) => [
+      String(t.turn),
+      fmtInt(t.streams),
+      fmtValue(t.ttft_ms.p50, 'ms'),
+      fmtValue(t.ttft_ms.p95, 'ms'),
+      fmtInt(t.input_tokens.p50),
+    ]);
+    out.push(
+      '',
+      ...table([header, ...rows], ['left', 'right', 'right', 'right', 'right'], (text, row) =>
+        row === 0 ? p.bold(text) : text,
+      ),
+    );
+  }
+  return out.length > 0 ? ['', ...out] : [];
 }
 
 function counts(c: Partial<Record<string, number>>): string {
