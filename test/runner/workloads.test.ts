@@ -22,27 +22,29 @@ async function multiTurn(prefill: number) {
       latency: { ttft_base_ms: 5, prefill_ms_per_input_token: prefill, itl_ms: { type: 'fixed', mean: 1 } },
     },
   });
-  return runLocal(
-    scenario({
-      target: { url: `${mock.url}/v1/messages`, protocol: 'anthropic' },
-      request: { max_tokens: 30, prompt_tokens: 20, turns: 4 },
-      load: { type: 'closed', concurrency: 3, streams: 12, duration: '60s' },
-    }),
-  );
+  const s = scenario({
+    target: { url: `${mock.url}/v1/messages`, protocol: 'anthropic' },
+    request: { max_tokens: 30, prompt_tokens: 20, turns: 4 },
+    load: { type: 'closed', concurrency: 3, streams: 12, duration: '60s' },
+  });
+  // A first run compiles the runner's and the mock's hot paths (they share this thread): its first
+  // streams would otherwise carry tens of ms of JIT in turn 1 alone.
+  await runLocal(s);
+  return runLocal(s);
 }
 
 describe('multi-turn sessions', () => {
   it('TTFT rises with the turn index when prefill costs per input token', async () => {
-    const r = await multiTurn(0.5);
+    const r = await multiTurn(1);
     expectOneOutcomeEach(r);
     expect(r.streams.by_outcome.completed).toBe(12);
     const turns = r.workload!.per_turn;
     expect(turns.map((t) => t.turn)).toEqual([1, 2, 3, 4]);
     expect(turns.map((t) => t.streams)).toEqual([3, 3, 3, 3]);
     for (let i = 1; i < turns.length; i++) {
-      // The history grows by a user message and an answer (~60 tokens) a turn: ~30 ms more prefill.
+      // The history grows by a user message and an answer (~60 tokens) a turn: ~60 ms more prefill.
       expect(turns[i]!.input_tokens.p50).toBeGreaterThan(turns[i - 1]!.input_tokens.p50 + 30);
-      expect(turns[i]!.ttft_ms.p50).toBeGreaterThan(turns[i - 1]!.ttft_ms.p50 + 10);
+      expect(turns[i]!.ttft_ms.p50).toBeGreaterThan(turns[i - 1]!.ttft_ms.p50 + 20);
     }
     const text = formatSummary(r, { color: false });
     expect(text).toMatch(/turn\s+streams\s+ttft p50/);
