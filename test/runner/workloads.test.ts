@@ -109,7 +109,8 @@ describe('prompt datasets and rich requests', () => {
     expect(r.streams.by_outcome.completed).toBe(6);
     for (const m of ['ttft_thinking_ms', 'ttfa_ms', 'first_field_ms'] as const)
       expect(r.metrics[m].count).toBe(6);
-    expect(r.metrics.first_field_ms.p50).toBeGreaterThan(r.metrics.ttfa_ms.p50);
+    // Under load the pieces up to the first field may arrive in one read: the same timestamp.
+    expect(r.metrics.first_field_ms.p50).toBeGreaterThanOrEqual(r.metrics.ttfa_ms.p50);
     expect(r.workload!.content_events.thinking).toBe(6 * 32);
     const t = await runLocal(
       scenario({
@@ -122,7 +123,7 @@ describe('prompt datasets and rich requests', () => {
       }),
     );
     expect(t.workload!.tool_calls).toEqual({ started: 4, completed: 4, invalid_args: 0 });
-    expect(t.metrics.tool_args_complete_ms.p50).toBeGreaterThan(t.metrics.tool_call_first_ms.p50);
+    expect(t.metrics.tool_args_complete_ms.p50).toBeGreaterThanOrEqual(t.metrics.tool_call_first_ms.p50);
   });
 
   it('flags a tool call whose arguments never became valid JSON (truncated mid-arguments)', async () => {
