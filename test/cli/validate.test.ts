@@ -34,7 +34,7 @@ describe('tokenstorm validate (built CLI)', () => {
     for (const file of scenarios)
       expect(lines).toContainEqual(expect.stringMatching(`^✓ ${file}: valid \\(`));
     expect(r.stdout).toContain(
-      '✓ scenarios/demo.yaml: valid (demo, closed, 0→300→300→0 users over 30s, warmup 3s; embedded reference server; 5 thresholds)',
+      '✓ scenarios/demo.yaml: valid (demo, closed, 0→300→300→0 users over 30s, warmup 3s; embedded reference server; faults: 3 upstream (3% of streams); 5 thresholds)',
     );
     expect(r.stdout).toContain('open poisson 50/s for 1m, max 500 in flight');
   });
