@@ -2,6 +2,10 @@
 // `usage` {input_tokens, output_tokens}, then exactly one terminal event: `done`
 // {stop_reason, output_chars, output_tokens, sha256} or `error` {type, message, retryable}.
 // Every event carries `id: <stream id>:<seq>`; heartbeats are SSE comments and never reach here.
+// Beyond answer text: `thinking` {index, text} is a token on the thinking channel; `tool_call`
+// {index, id, name}, `tool_input` {index, partial_json, value?} and `tool_done` {index, input} are
+// the tool_call start, tool_input tokens and tool_call stop the Anthropic adapter emits; `partial`
+// {value} (structured output so far) carries nothing the deltas do not, and is skipped.
 //
 // Order rules (E_PROTOCOL_ORDER): meta first and once. Integrity (E_PROTOCOL_INTEGRITY), on every
 // stream: event ids are `<stream id>:<seq>` with seq contiguous from 1 (nothing missing, nothing
@@ -11,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import type { SseEvent } from '../sse/types.js';
-import { BaseAccumulator, isCount } from './base.js';
+import { BaseAccumulator, isCount, isIndex } from './base.js';
 import type { StreamEventListener } from './types.js';
 
 export class ReferenceAccumulator extends BaseAccumulator {
@@ -57,6 +61,40 @@ export class ReferenceAccumulator extends BaseAccumulator {
         this.token('text', text, 0);
         return;
       }
+      case 'thinking':
+      case 'tool_input': {
+        if (!this.started) return this.fail('E_PROTOCOL_ORDER', `${ev.type} before meta`);
+        const json = this.parseObject(ev.data, ev.type);
+        if (json === undefined) return;
+        const field = ev.type === 'thinking' ? 'text' : 'partial_json';
+        const text = json[field];
+        const index = json['index'];
+        if (typeof text !== 'string' || !isIndex(index))
+          return this.fail('E_PROTOCOL_MALFORMED', `${ev.type} without a ${field} string and an index`);
+        this.token(ev.type === 'thinking' ? 'thinking' : 'tool_input', text, index);
+        return;
+      }
+      case 'tool_call':
+      case 'tool_done': {
+        if (!this.started) return this.fail('E_PROTOCOL_ORDER', `${ev.type} before meta`);
+        const json = this.parseObject(ev.data, ev.type);
+        if (json === undefined) return;
+        const index = json['index'];
+        if (!isIndex(index)) return this.fail('E_PROTOCOL_MALFORMED', `${ev.type} without an index`);
+        if (ev.type === 'tool_done') return this.emit({ kind: 'tool_call', phase: 'stop', index });
+        const name = json['name'];
+        const id = json['id'];
+        this.emit({
+          kind: 'tool_call',
+          phase: 'start',
+          index,
+          ...(typeof name === 'string' ? { name } : {}),
+          ...(typeof id === 'string' ? { id } : {}),
+        });
+        return;
+      }
+      case 'partial':
+        return;
       case 'meta': {
         if (this.started) return this.fail('E_PROTOCOL_ORDER', 'a second meta event');
         const json = this.parseObject(ev.data, 'meta');

@@ -52,6 +52,8 @@ export type StreamEvent =
       readonly phase: 'start' | 'stop';
       readonly index: number;
       readonly name?: string;
+      /** start: the call's id when the protocol gives one (Anthropic tool_use `id`). */
+      readonly id?: string;
     };
 
 /**

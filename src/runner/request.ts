@@ -140,9 +140,9 @@ export function requestSpec(
   switch (protocol) {
     case 'reference':
     case 'anthropic': {
-      // The reference server takes the Messages API's fields; only the upstream needs stream: true.
+      // The reference server takes the Messages API's fields (thinking, tools and output_format
+      // too); only the upstream needs stream: true.
       const stream = protocol === 'anthropic' ? { stream: true } : {};
-      const richAnthropic = protocol === 'anthropic' ? rich : {};
       build = (rng, p = {}) => {
         const t = turn(rng, p);
         const body = JSON.stringify({
@@ -152,7 +152,7 @@ export function requestSpec(
           system: req.system,
           temperature: req.temperature,
           messages: [...(p.history ?? []), ...t.user],
-          ...richAnthropic,
+          ...rich,
           ...extra,
         });
         return { body, user: t.user };
@@ -185,7 +185,7 @@ export function requestSpec(
     url: new URL(url),
     headers,
     protocol,
-    structured: req.output_schema !== undefined && protocol !== 'reference',
+    structured: req.output_schema !== undefined,
     build,
     body: (rng) => build(rng).body,
   };

@@ -35,6 +35,51 @@ const requestSchema = z
     max_tokens: z.number().int().positive().optional(),
     system: z.string().optional(),
     temperature: z.number().min(0).max(1).optional(),
+    // Passed through to the upstream (docs/server.md "Thinking, tool use and structured output").
+    thinking: z
+      .discriminatedUnion(
+        'type',
+        [
+          z.strictObject({ type: z.literal('enabled'), budget_tokens: z.number().int().positive() }),
+          z.strictObject({ type: z.literal('disabled') }),
+        ],
+        { error: 'give {type: "enabled", budget_tokens: <integer>} or {type: "disabled"}' },
+      )
+      .optional(),
+    tools: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'a tool name is 1–128 letters, digits, _ or -'),
+          description: z.string().optional(),
+          input_schema: z.looseObject(
+            { type: z.literal('object', { error: 'input_schema.type must be "object"' }) },
+            { error: 'input_schema must be a JSON Schema object ({type: "object", properties, …})' },
+          ),
+        }),
+      )
+      .min(1, 'give at least one tool, or leave tools out')
+      .max(128)
+      .optional(),
+    tool_choice: z
+      .discriminatedUnion(
+        'type',
+        [
+          z.strictObject({ type: z.enum(['auto', 'any', 'none']) }),
+          z.strictObject({ type: z.literal('tool'), name: z.string().min(1) }),
+        ],
+        { error: 'give {type: "auto" | "any" | "none"} or {type: "tool", name}' },
+      )
+      .optional(),
+    output_format: z
+      .strictObject({
+        type: z.literal('json_schema'),
+        schema: z.record(z.string(), z.unknown(), { error: 'schema must be a JSON Schema object' }),
+      })
+      .optional(),
+  })
+  .refine((r) => r.tool_choice === undefined || r.tools !== undefined, {
+    message: 'tool_choice needs tools',
+    path: ['tool_choice'],
   })
   .refine((r) => (r.messages === undefined) !== (r.prompt === undefined), {
     message: 'give exactly one of messages (a list of {role, content}) or prompt (a string)',
@@ -433,6 +478,10 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
       messages: r.messages ?? [{ role: 'user', content: r.prompt! }],
       system: r.system,
       temperature: r.temperature,
+      thinking: r.thinking,
+      tools: r.tools,
+      tool_choice: r.tool_choice,
+      output_format: r.output_format,
     };
     const id = newStreamId();
     const s = new ServerStream(
@@ -522,7 +571,11 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     s.meta();
     // The headers, the retry line and the first events go out in one write.
     if (!res.destroyed) s.attach(res, 0, config.flush_interval_ms > 0, retryLine);
-    pumpUpstream(s, upstreamBody, { now, onUpstreamEnd: endUpstream });
+    pumpUpstream(s, upstreamBody, {
+      now,
+      onUpstreamEnd: endUpstream,
+      structured: params.output_format !== undefined,
+    });
   };
 
   const resume = (s: ServerStream, req: IncomingMessage, res: ServerResponse, url: URL): void => {

@@ -146,6 +146,15 @@ export class ServerStream {
     this.append(EVENT.delta, `{"text":${JSON.stringify(text)}}`);
   }
 
+  /**
+   * A non-terminal event beyond answer text (thinking, tool_call, tool_input, tool_done, partial;
+   * rich.ts builds them): in the replay buffer like any other, not counted as an answer token.
+   */
+  event(type: ReferenceEventType, data: string): void {
+    if (this.ended) return;
+    this.append(type, data);
+  }
+
   usage(inputTokens: number | undefined, outputTokens: number | undefined): void {
     if (this.ended) return;
     if (inputTokens !== undefined) this.inputTokens = inputTokens;
@@ -467,6 +476,11 @@ const CODE_OF_TYPE: Record<ReferenceEventType, string> = {
   usage: 'u',
   done: 'D',
   error: 'e',
+  thinking: 't',
+  tool_call: 'c',
+  tool_input: 'i',
+  tool_done: 'T',
+  partial: 'p',
 };
 const TYPE_OF_CODE: Record<string, ReferenceEventType> = Object.fromEntries(
   Object.entries(CODE_OF_TYPE).map(([type, code]) => [code, type as ReferenceEventType]),

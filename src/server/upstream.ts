@@ -6,6 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { AnthropicAccumulator } from '../protocols/anthropic.js';
 import type { StreamEvent } from '../protocols/types.js';
 import { SseDecoder } from '../sse/decoder.js';
+import { RichRelay } from './rich.js';
 import type { ServerStream } from './stream.js';
 import type { RawBody } from './upstream-fetch.js';
 
@@ -15,6 +16,18 @@ export interface UpstreamParams {
   messages: { role: 'user' | 'assistant'; content: string }[];
   system?: string | undefined;
   temperature?: number | undefined;
+  /** Passed through as the client gave them (validated in app.ts; docs/server.md). */
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | undefined;
+  tools?:
+    | {
+        name: string;
+        description?: string | undefined;
+        input_schema: { type: 'object'; [k: string]: unknown };
+      }[]
+    | undefined;
+  tool_choice?: { type: 'auto' | 'any' | 'none' } | { type: 'tool'; name: string } | undefined;
+  /** Structured output as `tokenstorm mock` reads it (docs/mock.md). */
+  output_format?: { type: 'json_schema'; schema: Record<string, unknown> } | undefined;
 }
 
 export function createUpstreamClient(
@@ -90,6 +103,8 @@ function retryable(errorType: string): boolean {
 export interface PumpHooks {
   now(): number;
   onUpstreamEnd(stream: ServerStream): void;
+  /** The request asked for structured output: `partial` events follow the answer deltas (rich.ts). */
+  structured?: boolean;
 }
 
 /**
@@ -99,10 +114,22 @@ export interface PumpHooks {
  * write.
  */
 export function pumpUpstream(stream: ServerStream, body: RawBody, hooks: PumpHooks): void {
+  // Thinking, tool calls and structured answers go through a relay made on first need, so a plain
+  // text token costs what it did: one branch.
+  let relay: RichRelay | undefined;
+  const structured = hooks.structured === true;
   const onEvent = (e: StreamEvent): void => {
     switch (e.kind) {
       case 'token':
-        if (e.channel === 'text') stream.delta(e.text, hooks.now());
+        if (e.channel === 'text') {
+          stream.delta(e.text, hooks.now());
+          if (structured) (relay ??= new RichRelay(stream)).answerDelta(e.text);
+        } else (relay ??= new RichRelay(stream)).token(e.channel, e.text, e.index);
+        break;
+      case 'tool_call':
+        relay ??= new RichRelay(stream);
+        if (e.phase === 'start') relay.toolStart(e.index, e.id, e.name);
+        else relay.toolStop(e.index);
         break;
       case 'usage':
         stream.usage(e.inputTokens, e.outputTokens);

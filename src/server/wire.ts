@@ -6,6 +6,13 @@
 //   usage  {input_tokens, output_tokens}                    cumulative, as upstream reports it
 //   done   {stop_reason, output_chars, output_tokens, sha256}  terminal: sha256 of the full text
 //   error  {type, message, retryable}                       terminal
+// and, when the upstream sends more than answer text (rich.ts):
+//   thinking    {index, text}                               a piece of extended thinking
+//   tool_call   {index, id, name}                           a tool_use block starts
+//   tool_input  {index, partial_json, value?}               an arguments fragment, and the arguments so far
+//   tool_done   {index, input}                              the block stopped: the complete arguments
+//   partial     {value}                                     structured output: the answer object so far
+// `sha256` and `output_chars` in done cover the answer text (the `delta` texts) only.
 // Heartbeats are SSE comments (`: hb`), which spec-following clients ignore.
 
 export const EVENT = {
@@ -14,6 +21,11 @@ export const EVENT = {
   usage: 'usage',
   done: 'done',
   error: 'error',
+  thinking: 'thinking',
+  tool_call: 'tool_call',
+  tool_input: 'tool_input',
+  tool_done: 'tool_done',
+  partial: 'partial',
 } as const;
 
 export type ReferenceEventType = (typeof EVENT)[keyof typeof EVENT];

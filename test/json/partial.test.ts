@@ -1,8 +1,9 @@
 // The partial JSON parser and the top-level field watcher, on fixtures split at every position:
-// every partial value is a valid prefix of the final one (defined in validPrefix below).
+// every partial value is a valid prefix of the final one (defined in validPrefix, ../helpers/json.ts).
 import { describe, expect, it } from 'vitest';
 import { TopLevelFields } from '../../src/json/fields.js';
 import { parsePartial } from '../../src/json/partial.js';
+import { jsonEqual as equal, validPrefix } from '../helpers/json.js';
 
 const FIXTURES: unknown[] = [
   { city: 'Paris', days: 3, units: 'c' },
@@ -13,34 +14,6 @@ const FIXTURES: unknown[] = [
   [1, 'two', { three: 3 }, [4]],
   { 'key with spaces': 'v', '': 'empty key', 'é😀': 'unicode key' },
 ];
-
-/**
- * `p` is a valid prefix of `f`:
- * - strings: p is a prefix of f;
- * - numbers, booleans, null: equal (never partial);
- * - arrays: p.length <= f.length, every element but the last equal to f's, the last a valid prefix;
- * - objects: p's keys are the first keys of f in order, every value but the last equal to f's,
- *   the last a valid prefix.
- */
-function validPrefix(p: unknown, f: unknown): boolean {
-  if (typeof f === 'string') return typeof p === 'string' && f.startsWith(p);
-  if (f === null || typeof f !== 'object') return Object.is(p, f);
-  if (Array.isArray(f)) {
-    if (!Array.isArray(p) || p.length > f.length) return false;
-    return p.every((v, i) => (i < p.length - 1 ? equal(v, f[i]) : validPrefix(v, f[i])));
-  }
-  if (p === null || typeof p !== 'object' || Array.isArray(p)) return false;
-  const fk = Object.keys(f);
-  const pk = Object.keys(p);
-  if (pk.length > fk.length || pk.some((k, i) => k !== fk[i])) return false;
-  const po = p as Record<string, unknown>;
-  const fo = f as Record<string, unknown>;
-  return pk.every((k, i) => (i < pk.length - 1 ? equal(po[k], fo[k]) : validPrefix(po[k], fo[k])));
-}
-
-function equal(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 describe('parsePartial', () => {
   for (const [n, value] of FIXTURES.entries()) {
