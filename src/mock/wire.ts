@@ -104,38 +104,15 @@ export const anthropicWire: WireWriter = {
       },
     });
   },
-  start(s) {
-    const message = {
-      id: s.messageId,
-      type: 'message',
-      role: 'assistant',
-      model: s.model,
-      content: [],
-      stop_reason: null,
-      stop_sequence: null,
-      usage: {
-        input_tokens: s.inputTokens,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        output_tokens: 1,
-      },
-    };
-    return (
-      `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n` +
-      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
-      'event: ping\ndata: {"type": "ping"}\n\n'
-    );
-  },
+  start: (s) =>
+    anthropicMessageStart(s) +
+    'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+    ANTHROPIC_PING,
   token: (_s, word) => anthropicTokenEvents[word]!,
-  ping: () => 'event: ping\ndata: {"type": "ping"}\n\n',
-  finish(s, stopReason, outputTokens) {
-    const usage = { input_tokens: s.inputTokens, output_tokens: outputTokens };
-    return (
-      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n' +
-      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage })}\n\n` +
-      'event: message_stop\ndata: {"type":"message_stop"}\n\n'
-    );
-  },
+  ping: () => ANTHROPIC_PING,
+  finish: (s, stopReason, outputTokens) =>
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n' +
+    anthropicEnd(s, stopReason, outputTokens),
   error(_s, errorType, message) {
     return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: errorType, message } })}\n\n`;
   },
@@ -218,18 +195,7 @@ export const openaiWire: WireWriter = {
   },
   // OpenAI-compatible servers send SSE comments as keep-alives.
   ping: () => ': ping\n\n',
-  finish(s, stopReason, outputTokens) {
-    let out = `${prefixOf(s)}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${OPENAI_FINISH[stopReason]}"}]}\n\n`;
-    if (s.includeUsage) {
-      const usage = {
-        prompt_tokens: s.inputTokens,
-        completion_tokens: outputTokens,
-        total_tokens: s.inputTokens + outputTokens,
-      };
-      out += `${prefixOf(s)}],"usage":${JSON.stringify(usage)}}\n\n`;
-    }
-    return `${out}data: [DONE]\n\n`;
-  },
+  finish: (s, stopReason, outputTokens) => openaiFinish(s, OPENAI_FINISH[stopReason], outputTokens),
   error(_s, errorType, message) {
     return `data: ${JSON.stringify({ error: { message, type: errorType, param: null, code: errorType } })}\n\n`;
   },
