@@ -9,6 +9,11 @@ import { committedDashboards, DASHBOARD_DIR, variableQuery } from './load.js';
 
 const dashboards = committedDashboards();
 
+/** Grafana unit ids the dashboards may use (a typo would render raw numbers). */
+const UNIT = /^(s|ms|short|percentunit|ops|reqps|bytes|suffix: [a-z/]+)$/;
+/** Every query reads a metric one of the programs exports, or is the SLO line. */
+const METRIC = /\b(gen_ai|tokenstorm|process|nodejs|v8js)_[a-z_]+|\btarget_info\b|^vector\(\$slo_ttft\)$/;
+
 describe('dashboards/*.json', () => {
   it('are exactly what src/dashboards generates (regenerate: npx tsx src/dashboards/write.ts)', () => {
     expect(
@@ -42,13 +47,14 @@ describe('dashboards/*.json', () => {
       for (const p of json.panels) {
         const where = `panel ${p.id} "${p.title}"`;
         expect(Number.isInteger(p.id) && p.id > 0, where).toBe(true);
-        expect(p.title?.trim(), where).toBeTruthy();
-        expect(p.description?.trim(), where).toBeTruthy();
+        expect(p.title, where).toMatch(/^\S.{2,}$/);
+        // A description says what the panel shows and how: at least a sentence.
+        expect(p.description, where).toMatch(/^\S.{19,}$/s);
         expect(p.datasource, where).toEqual({ type: 'prometheus', uid: DATASOURCE.uid });
-        expect(p.fieldConfig?.defaults?.unit?.trim(), where).toBeTruthy();
+        expect(p.fieldConfig?.defaults?.unit, where).toMatch(UNIT);
         expect(p.targets?.length, where).toBeGreaterThan(0);
         for (const t of p.targets ?? []) {
-          expect(t.expr.trim(), `${where} ${t.refId}`).toBeTruthy();
+          expect(t.expr, `${where} ${t.refId}`).toMatch(METRIC);
           expect(t.datasource?.uid, `${where} ${t.refId}`).toBe(DATASOURCE.uid);
         }
       }

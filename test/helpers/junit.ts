@@ -77,21 +77,21 @@ export function junitCases(
   let failures = 0;
   for (const suite of root.children) {
     expect(suite.name).toBe('testsuite');
-    expect(suite.attrs['name']).toBeTruthy();
+    expect(suite.attrs['name']).toMatch(/^(thresholds|regression|capacity|sweep)\b.*\S/);
     const cases = suite.children;
     expect(Number(suite.attrs['tests'])).toBe(cases.length);
     let f = 0;
     let s = 0;
     for (const c of cases) {
       expect(c.name).toBe('testcase');
-      expect(c.attrs['name']).toBeTruthy();
-      expect(c.attrs['classname']).toBeTruthy();
+      expect(c.attrs['name']).toMatch(/\S/);
+      expect(c.attrs['classname']).toMatch(/^tokenstorm\.(run|compare|sweep)\.\S+$/);
       expect(c.children.length).toBeLessThanOrEqual(1);
       const child = c.children[0];
       if (child !== undefined) expect(['failure', 'skipped']).toContain(child.name);
       if (child?.name === 'failure') {
         f++;
-        expect(child.attrs['message']).toBeTruthy();
+        expect(child.attrs['message']).toMatch(/\S/);
       }
       if (child?.name === 'skipped') s++;
       out.push({
