@@ -10,6 +10,7 @@ import { compareJunit } from '../report/junit.js';
 import { compareMarkdown } from '../report/markdown.js';
 import { VERSION } from '../runner/result.js';
 import {
+  COLOR_OPTION,
   colorFor,
   REPORT_OPTIONS,
   type ReportArgs,
@@ -95,10 +96,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         },
         seed: { type: 'number', default: 1, describe: 'Seed of the bootstrap resampling' },
         out: { type: 'string', describe: 'Write the comparison (JSON) to this file' },
-        color: {
-          type: 'boolean',
-          describe: 'Colour the output [default: when stdout is a TTY and NO_COLOR is unset]',
-        },
+        ...COLOR_OPTION,
         ...REPORT_OPTIONS,
       })
       .usage(

@@ -9,6 +9,7 @@ import { runMarkdown } from '../report/markdown.js';
 import { formatSummary } from '../report/summary.js';
 import { mergeShards } from '../shard/merge.js';
 import {
+  COLOR_OPTION,
   colorFor,
   REPORT_OPTIONS,
   type ReportArgs,
@@ -60,10 +61,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       })
       .options({
         out: { type: 'string', describe: 'Write the merged result (JSON, docs/results.md) to this file' },
-        color: {
-          type: 'boolean',
-          describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
-        },
+        ...COLOR_OPTION,
         ...REPORT_OPTIONS,
       })
       .usage(

@@ -22,6 +22,14 @@ export const REPORT_OPTIONS = {
   html: { type: 'string', describe: 'Write a self-contained HTML report with charts to this file' },
 } as const;
 
+/** `--color` / `--no-color` on every command that prints a summary (colorFor decides the default). */
+export const COLOR_OPTION = {
+  color: {
+    type: 'boolean',
+    describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
+  },
+} as const;
+
 export interface Renderers {
   junit(): string;
   markdown(): string;

@@ -14,7 +14,7 @@ import { runScenario } from '../runner/run.js';
 import { startRunnerTelemetry } from '../runner/telemetry.js';
 import { loadScenario } from '../scenario/load.js';
 import { parseStartAt, shardFromArgs } from '../shard/spec.js';
-import { REPORT_OPTIONS, type ReportArgs, writeReports } from './reports.js';
+import { COLOR_OPTION, colorFor, REPORT_OPTIONS, type ReportArgs, writeReports } from './reports.js';
 
 export interface RunArgs extends ReportArgs {
   scenario: string;
@@ -63,10 +63,7 @@ function options<T>(y: Argv<T>) {
       default: '127.0.0.1',
       describe: 'Address the --metrics-port listener binds (0.0.0.0 in a container)',
     },
-    color: {
-      type: 'boolean',
-      describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
-    },
+    ...COLOR_OPTION,
     shard: {
       type: 'string',
       describe:
@@ -93,7 +90,7 @@ export async function runCommandHandler(file: string, args: Omit<RunArgs, 'scena
   const scenario = loadScenario(file, { seed: args.seed, url: args.url, speed: args.speed });
   const err = process.stderr;
   const tty = err.isTTY === true && !args.quiet;
-  const color = args.color ?? (process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);
+  const color = colorFor(args.color);
   const telemetry =
     args['metrics-port'] !== undefined
       ? await startRunnerTelemetry(args['metrics-port'], scenario, args['metrics-host'])

@@ -16,7 +16,14 @@ import { parseDurationMs } from '../scenario/schema.js';
 import type { ParsedThreshold } from '../stats/thresholds.js';
 import { parseSlo } from '../sweep/slo.js';
 import { runSweep } from '../sweep/sweep.js';
-import { colorFor, REPORT_OPTIONS, type ReportArgs, writeFile, writeReports } from './reports.js';
+import {
+  COLOR_OPTION,
+  colorFor,
+  REPORT_OPTIONS,
+  type ReportArgs,
+  writeFile,
+  writeReports,
+} from './reports.js';
 
 interface SweepArgs extends ReportArgs {
   scenario: string;
@@ -204,10 +211,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         url: { type: 'string', describe: "Target URL (overrides the scenario's target)" },
         out: { type: 'string', describe: 'Write the sweep (JSON) to this file' },
         quiet: { type: 'boolean', default: false, describe: 'No per-step lines on stderr' },
-        color: {
-          type: 'boolean',
-          describe: 'Colour the summary [default: when stdout is a TTY and NO_COLOR is unset]',
-        },
+        ...COLOR_OPTION,
         ...REPORT_OPTIONS,
       })
       .usage(
