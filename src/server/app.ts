@@ -578,36 +578,60 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
     });
   };
 
-  const resume = (s: ServerStream, req: IncomingMessage, res: ServerResponse, url: URL): void => {
+  /**
+   * Where a resume starts: the sequence in Last-Event-ID (or ?last_event_id=), 0 without one.
+   * Answers 400 for an id of another stream or one not yet sent (`lastSeq`), 410 when the events
+   * after it are no longer kept (before `oldestSeq`), and then returns undefined.
+   */
+  const resumePoint = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    streamId: string,
+    lastSeq: number,
+    oldestSeq: number,
+  ): number | undefined => {
     const header = req.headers['last-event-id'];
     const lastId =
       (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
     let afterSeq = 0;
     if (lastId !== undefined && lastId !== '') {
       const parsed = parseEventId(lastId);
-      if (!parsed || parsed.streamId !== s.id)
-        return reject(
+      if (!parsed || parsed.streamId !== streamId) {
+        reject(
           res,
           400,
           'invalid_last_event_id',
           `Last-Event-ID "${lastId}" is not an id of this stream (<stream id>:<seq>).`,
         );
-      if (parsed.seq > s.lastSeq)
-        return reject(
+        return undefined;
+      }
+      if (parsed.seq > lastSeq) {
+        reject(
           res,
           400,
           'invalid_last_event_id',
-          `Last-Event-ID names event ${parsed.seq}, but the stream has sent ${s.lastSeq}.`,
+          `Last-Event-ID names event ${parsed.seq}, but the stream has sent ${lastSeq}.`,
         );
+        return undefined;
+      }
       afterSeq = parsed.seq;
     }
-    if (afterSeq < s.oldestResumableSeq)
-      return reject(
+    if (afterSeq < oldestSeq) {
+      reject(
         res,
         410,
         'replay_expired',
         `Events after ${afterSeq} are no longer buffered; start a new stream.`,
       );
+      return undefined;
+    }
+    return afterSeq;
+  };
+
+  const resume = (s: ServerStream, req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const afterSeq = resumePoint(req, res, url, s.id, s.lastSeq, s.oldestResumableSeq);
+    if (afterSeq === undefined) return;
     clearTimeout(s.graceTimer);
     s.graceTimer = undefined;
     s.resumes++;
@@ -660,37 +684,17 @@ export async function startReferenceServer(opts: StartServerOptions): Promise<Re
         );
       return sendJson(res, 200, { status: 'cancelled', stream_id: id });
     }
-    const header = req.headers['last-event-id'];
-    const lastId =
-      (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('last_event_id') ?? undefined;
-    let afterSeq = 0;
-    if (lastId !== undefined && lastId !== '') {
-      const parsed = parseEventId(lastId);
-      if (!parsed || parsed.streamId !== id)
-        return reject(
-          res,
-          400,
-          'invalid_last_event_id',
-          `Last-Event-ID "${lastId}" is not an id of this stream (<stream id>:<seq>).`,
-        );
-      // A running stream's latest events may still be on their way to Redis: only an ended one
-      // knows its last id for sure.
-      if (found.ended && parsed.seq > found.lastSeq)
-        return reject(
-          res,
-          400,
-          'invalid_last_event_id',
-          `Last-Event-ID names event ${parsed.seq}, but the stream has sent ${found.lastSeq}.`,
-        );
-      afterSeq = parsed.seq;
-    }
-    if (afterSeq < found.firstSeq - 1)
-      return reject(
-        res,
-        410,
-        'replay_expired',
-        `Events after ${afterSeq} are no longer buffered; start a new stream.`,
-      );
+    // A running stream's latest events may still be on their way to Redis: only an ended one
+    // knows its last id for sure.
+    const afterSeq = resumePoint(
+      req,
+      res,
+      url,
+      id,
+      found.ended ? found.lastSeq : Number.POSITIVE_INFINITY,
+      found.firstSeq - 1,
+    );
+    if (afterSeq === undefined) return;
     metrics.resumes.add(1, STORE_RESUME);
     res.writeHead(200, { ...SSE_HEADERS, 'x-stream-id': id });
     const live = !found.ended;
