@@ -198,15 +198,7 @@ export class AnthropicAccumulator extends BaseAccumulator {
     this.open.push(true);
     this.openCount++;
     if (kind === 'tool_input') {
-      const name = block['name'];
-      const id = block['id'];
-      this.emit({
-        kind: 'tool_call',
-        phase: 'start',
-        index,
-        ...(typeof name === 'string' ? { name } : {}),
-        ...(typeof id === 'string' ? { id } : {}),
-      });
+      this.toolCallStart(index, block['name'], block['id']);
     }
     // The API starts text and thinking blocks empty; should a server put content in the start, it counts.
     if (kind === 'text' && typeof block['text'] === 'string') this.token('text', block['text'], index);

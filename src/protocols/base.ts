@@ -145,6 +145,17 @@ export abstract class BaseAccumulator implements ProtocolAccumulator {
     this.emit({ kind: 'token', channel, text, index });
   }
 
+  /** A tool call began; `name` and `id` are passed on when the wire gave them as strings. */
+  protected toolCallStart(index: number, name: unknown, id?: unknown): void {
+    this.emit({
+      kind: 'tool_call',
+      phase: 'start',
+      index,
+      ...(typeof name === 'string' ? { name } : {}),
+      ...(typeof id === 'string' ? { id } : {}),
+    });
+  }
+
   protected emitUsage(): void {
     this.emit({ kind: 'usage', inputTokens: this.inputTokens, outputTokens: this.outputTokens });
   }

@@ -174,13 +174,7 @@ export class OpenAIAccumulator extends BaseAccumulator {
         if (!this.seenCalls.has(callIndex)) {
           this.seenCalls.add(callIndex);
           this.openCalls.push(callIndex);
-          const name = fn?.['name'];
-          this.emit({
-            kind: 'tool_call',
-            phase: 'start',
-            index: callIndex,
-            ...(typeof name === 'string' ? { name } : {}),
-          });
+          this.toolCallStart(callIndex, fn?.['name']);
         }
         const args = fn?.['arguments'];
         if (typeof args === 'string') this.token('tool_input', args, index);

@@ -82,15 +82,7 @@ export class ReferenceAccumulator extends BaseAccumulator {
         const index = json['index'];
         if (!isIndex(index)) return this.fail('E_PROTOCOL_MALFORMED', `${ev.type} without an index`);
         if (ev.type === 'tool_done') return this.emit({ kind: 'tool_call', phase: 'stop', index });
-        const name = json['name'];
-        const id = json['id'];
-        this.emit({
-          kind: 'tool_call',
-          phase: 'start',
-          index,
-          ...(typeof name === 'string' ? { name } : {}),
-          ...(typeof id === 'string' ? { id } : {}),
-        });
+        this.toolCallStart(index, json['name'], json['id']);
         return;
       }
       case 'partial':
